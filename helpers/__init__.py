@@ -1,0 +1,7 @@
+"""Tested helpers for the course notebooks on pretrained models and transfer learning.
+
+Import the modules you need, e.g. ``from helpers import data, models, training``.
+Importing has no side effects: no seeding, no downloads, no plotting settings.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,239 @@
+"""Training and evaluation: fit, evaluate, predict, History, device choice, seeding.
+
+Taught in notebook 04 (the fine-tune), used by 03 and 05.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from helpers.freezing import frozen_batchnorm_to_eval
+
+# Schedulers that expect a step after every batch rather than every epoch.
+_PER_BATCH_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
+
+
+def pick_device(preferred: str | None = None) -> torch.device:
+    """The given device, else CUDA if available, then Apple's MPS, then the CPU."""
+    if preferred is not None:
+        return torch.device(preferred)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and PyTorch so a run can be repeated."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class EpochRecord:
+    """What one epoch measured. lr is the first parameter group's at the epoch's end."""
+
+    epoch: int
+    train_loss: float
+    train_accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    lr: float
+
+
+@dataclass
+class History:
+    """Per-epoch records of a fit, the best epoch, and whether it was interrupted."""
+
+    records: list[EpochRecord] = field(default_factory=list)
+    best_epoch: int | None = None
+    interrupted: bool = False
+
+    def column(self, name: str) -> list:
+        """One field across epochs, e.g. history.column("val_accuracy")."""
+        return [getattr(record, name) for record in self.records]
+
+    @property
+    def best(self) -> EpochRecord | None:
+        """The record of the epoch whose weights fit restored."""
+        return next((r for r in self.records if r.epoch == self.best_epoch), None)
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(record.seconds for record in self.records)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def load(cls, path: str | Path) -> History:
+        data = json.loads(Path(path).read_text())
+        data["records"] = [EpochRecord(**record) for record in data["records"]]
+        return cls(**data)
+
+
+def _run_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    criterion: nn.Module,
+    device: torch.device,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler_per_batch: torch.optim.lr_scheduler.LRScheduler | None = None,
+    bar: tqdm | None = None,
+) -> tuple[float, float]:
+    """One pass over loader; trains when an optimizer is given. Returns (mean loss, accuracy)."""
+    total_loss, correct, seen = 0.0, 0, 0
+    with torch.set_grad_enabled(optimizer is not None):
+        for images, labels in loader:
+            images = images.to(device, non_blocking=True)
+            labels = labels.to(device, non_blocking=True)
+            logits = model(images)
+            loss = criterion(logits, labels)
+            if optimizer is not None:
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if scheduler_per_batch is not None:
+                    scheduler_per_batch.step()
+            total_loss += loss.item() * labels.size(0)
+            correct += (logits.argmax(dim=1) == labels).sum().item()
+            seen += labels.size(0)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{total_loss / seen:.3f}", acc=f"{correct / seen:.3f}")
+    return total_loss / max(seen, 1), correct / max(seen, 1)
+
+
+def fit(
+    model: nn.Module,
+    loaders: dict[str, DataLoader],
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    device: str | torch.device | None = None,
+    criterion: nn.Module | None = None,
+    scheduler_per_batch: bool | None = None,
+    freeze_batchnorm_stats: bool = True,
+    callbacks: Iterable[Callable[[History], None]] = (),
+    progress: bool = True,
+) -> History:
+    """Train for `epochs` on loaders["train"], evaluate on loaders["val"], keep the best weights.
+
+    After the last epoch (or on KeyboardInterrupt: press stop, nothing is lost) the weights
+    of the epoch with the best val accuracy are restored, ties going to the lower val loss.
+    scheduler_per_batch: step the scheduler after every batch (default: for OneCycleLR and
+    CyclicLR) rather than every epoch. freeze_batchnorm_stats keeps BatchNorm layers whose
+    parameters are frozen in eval mode (notebook 03's BatchNorm trap). callbacks get the
+    History after every epoch (a live plot, say). Notebook 04.
+    """
+    device = pick_device(device) if not isinstance(device, torch.device) else device
+    criterion = criterion or nn.CrossEntropyLoss()
+    if scheduler_per_batch is None:
+        scheduler_per_batch = isinstance(scheduler, _PER_BATCH_SCHEDULERS)
+    model.to(device)
+    history = History()
+    best_key, best_state = None, None
+    val_loader = loaders.get("val")
+    steps = epochs * (len(loaders["train"]) + (len(val_loader) if val_loader else 0))
+    bar = tqdm(total=steps, desc="fit", unit="batch", disable=not progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            if freeze_batchnorm_stats:
+                frozen_batchnorm_to_eval(model)
+            bar.set_description(f"epoch {epoch}/{epochs} train")
+            train_loss, train_accuracy = _run_epoch(
+                model,
+                loaders["train"],
+                criterion,
+                device,
+                optimizer,
+                scheduler if scheduler_per_batch else None,
+                bar,
+            )
+            if scheduler is not None and not scheduler_per_batch:
+                scheduler.step()
+            val_loss = val_accuracy = None
+            if val_loader is not None:
+                model.eval()
+                bar.set_description(f"epoch {epoch}/{epochs} val")
+                val_loss, val_accuracy = _run_epoch(model, val_loader, criterion, device, bar=bar)
+            history.records.append(
+                EpochRecord(
+                    epoch,
+                    train_loss,
+                    train_accuracy,
+                    val_loss,
+                    val_accuracy,
+                    time.perf_counter() - start,
+                    optimizer.param_groups[0]["lr"],
+                )
+            )
+            key = (
+                (val_accuracy, -val_loss)
+                if val_loader is not None
+                else (train_accuracy, -train_loss)
+            )
+            if best_key is None or key > best_key:
+                best_key, history.best_epoch = key, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            for callback in callbacks:
+                callback(history)
+    except KeyboardInterrupt:
+        history.interrupted = True
+        print(
+            f"Interrupted after {len(history.records)} complete epoch(s); keeping the best so far."
+        )
+    finally:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, loader: DataLoader, device: str | torch.device | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(logits (N, C), labels (N,)) for every batch of loader, on the CPU, in eval mode."""
+    device = pick_device(device) if not isinstance(device, torch.device) else device
+    model.to(device).eval()
+    all_logits, all_labels = [], []
+    for images, labels in loader:
+        all_logits.append(model(images.to(device)).float().cpu())
+        all_labels.append(labels)
+    return torch.cat(all_logits), torch.cat(all_labels)
+
+
+def evaluate(
+    model: nn.Module,
+    loader: DataLoader,
+    device: str | torch.device | None = None,
+    criterion: nn.Module | None = None,
+) -> dict[str, float]:
+    """{"loss", "accuracy", "num_samples"} of model on loader, in eval mode."""
+    logits, labels = predict(model, loader, device)
+    loss = (criterion or nn.CrossEntropyLoss())(logits, labels).item()
+    accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
+    return {"loss": loss, "accuracy": accuracy, "num_samples": len(labels)}

@@ -1,0 +1,164 @@
+"""helpers.data: download and extraction, structure checks, decoding, loaders."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import data
+from tests.conftest import build_full_layout, write_image
+
+
+def make_zip(source_root: Path, zip_path: Path, extra: dict[str, bytes] | None = None) -> Path:
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for path in sorted(source_root.rglob("*")):
+            zf.write(path, path.relative_to(source_root).as_posix())
+        for name, content in (extra or {}).items():
+            zf.writestr(name, content)
+    return zip_path
+
+
+@pytest.fixture
+def good_zip(tmp_path) -> Path:
+    build_full_layout(tmp_path / "src")
+    return make_zip(tmp_path / "src", tmp_path / "hymenoptera_data.zip")
+
+
+def test_data_dir_follows_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
+    assert data.data_dir() == tmp_path.resolve()
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    assert data.data_dir().name == "data"
+
+
+def test_download_extracts_and_checks(monkeypatch, tmp_path, good_zip):
+    monkeypatch.setattr(data, "HYMENOPTERA_URL", good_zip.as_uri())
+    target = data.hymenoptera(tmp_path / "downloads")
+    assert target == tmp_path / "downloads" / "hymenoptera_data"
+    assert len(list((target / "val" / "bees").iterdir())) == 83
+    # nothing else is left beside it: no zip, no temporary folder
+    assert [p.name for p in (tmp_path / "downloads").iterdir()] == ["hymenoptera_data"]
+    # a second call uses it as is, without touching the URL
+    monkeypatch.setattr(data, "HYMENOPTERA_URL", "file:///nonexistent.zip")
+    assert data.hymenoptera(tmp_path / "downloads") == target
+
+
+def test_truncated_zip_leaves_nothing(monkeypatch, tmp_path, good_zip):
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(good_zip.read_bytes()[: good_zip.stat().st_size // 2])
+    monkeypatch.setattr(data, "HYMENOPTERA_URL", cut.as_uri())
+    root = tmp_path / "downloads"
+    with pytest.raises(data.DatasetError, match="damaged"):
+        data.hymenoptera(root)
+    assert list(root.iterdir()) == []
+
+
+def test_zip_slip_is_refused(monkeypatch, tmp_path):
+    build_full_layout(tmp_path / "src")
+    evil = make_zip(tmp_path / "src", tmp_path / "evil.zip", {"../escaped.txt": b"gotcha"})
+    monkeypatch.setattr(data, "HYMENOPTERA_URL", evil.as_uri())
+    root = tmp_path / "downloads"
+    with pytest.raises(data.DatasetError, match="outside the target"):
+        data.hymenoptera(root)
+    assert list(root.iterdir()) == []
+    assert not (tmp_path / "escaped.txt").exists()
+
+
+def test_incomplete_archive_is_refused(monkeypatch, tmp_path):
+    folder = build_full_layout(tmp_path / "src")
+    next((folder / "val" / "ants").iterdir()).unlink()
+    monkeypatch.setattr(
+        data, "HYMENOPTERA_URL", make_zip(tmp_path / "src", tmp_path / "z.zip").as_uri()
+    )
+    with pytest.raises(data.DatasetError, match="val/ants: 69 files, expected 70"):
+        data.hymenoptera(tmp_path / "downloads")
+    assert list((tmp_path / "downloads").iterdir()) == []
+
+
+def test_unreachable_url_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setattr(data, "HYMENOPTERA_URL", (tmp_path / "missing.zip").as_uri())
+    with pytest.raises(data.DatasetError, match="COURSE_DATA_DIR"):
+        data.hymenoptera(tmp_path / "downloads")
+    assert list((tmp_path / "downloads").iterdir()) == []
+
+
+def test_missing_without_download_names_variable_and_url(tmp_path):
+    with pytest.raises(data.DatasetError) as info:
+        data.hymenoptera(tmp_path, download=False)
+    message = str(info.value)
+    assert "COURSE_DATA_DIR" in message
+    assert data.HYMENOPTERA_URL in message
+    assert str(tmp_path) in message
+
+
+def test_find_bad_images(tmp_path):
+    good = write_image(tmp_path / "ants" / "good.jpg", (10, 200, 10), size=(64, 64))
+    cut = tmp_path / "ants" / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    fake = tmp_path / "bees" / "notes.jpg"
+    fake.parent.mkdir()
+    fake.write_text("not an image")
+    (tmp_path / "README.txt").write_text("ignored: not an image suffix")
+    assert data.find_bad_images(tmp_path) == [cut, fake]
+
+
+def test_image_datasets_shapes_classes_and_normalisation(tiny_dataset):
+    datasets = data.image_datasets(tiny_dataset, size=32)
+    assert datasets["train"].classes == ["ants", "bees"]
+    assert datasets["val"].class_to_idx == {"ants": 0, "bees": 1}
+    assert (len(datasets["train"]), len(datasets["val"])) == (12, 8)
+    image, label = datasets["val"][0]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.float32
+    assert label == 0
+    # efficientnet_lite0 expects inputs in [-1, 1]; resnet18 the ImageNet mean/std
+    assert image.min() >= -1.0 and image.max() <= 1.0
+    reddish = image[0].mean() > image[2].mean()
+    assert reddish
+    resnet_image, _ = data.image_datasets(tiny_dataset, size=32, backbone="resnet18")["val"][0]
+    assert not torch.allclose(resnet_image, image)
+
+
+def test_train_augmentation_varies_and_val_is_fixed(tiny_dataset):
+    datasets = data.image_datasets(tiny_dataset, size=24)
+    torch.manual_seed(0)
+    assert not torch.equal(datasets["train"][0][0], datasets["train"][0][0])
+    assert torch.equal(datasets["val"][0][0], datasets["val"][0][0])
+    plain = data.image_datasets(tiny_dataset, size=24, augment=False)["train"]
+    assert torch.equal(plain[0][0], plain[0][0])
+
+
+def test_exclude_and_undecodable_files(tiny_dataset):
+    (tiny_dataset / "train" / "ants" / "broken.jpg").write_text("not an image")
+    with pytest.raises(data.DatasetError, match="broken.jpg"):
+        data.image_datasets(tiny_dataset, size=24)
+    datasets = data.image_datasets(tiny_dataset, size=24, exclude=("ants/broken.jpg", "ants/0.jpg"))
+    assert len(datasets["train"]) == 11
+
+
+def test_decode_shrinks_large_images(tmp_path):
+    write_image(tmp_path / "train" / "ants" / "big.jpg", (200, 0, 0), size=(1024, 768))
+    write_image(tmp_path / "val" / "ants" / "big.jpg", (200, 0, 0), size=(1024, 768))
+    dataset = data.image_datasets(tmp_path, size=224)["train"]
+    assert min(dataset.images[0].size) == 256
+
+
+def test_dataloaders_batches_and_order(tiny_dataset):
+    loaders = data.dataloaders(data.image_datasets(tiny_dataset, size=24), batch_size=5)
+    images, labels = next(iter(loaders["train"]))
+    assert images.shape == (5, 3, 24, 24)
+    assert labels.dtype == torch.int64
+    val_labels = torch.cat([labels for _, labels in loaders["val"]])
+    assert val_labels.tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+    assert loaders["train"].num_workers == 0
+
+
+def test_real_data_quirks(real_data):
+    bad = data.find_bad_images(real_data)
+    assert bad == []  # imageNotFound.gif decodes: it is a placeholder picture, not a broken file
+    datasets = data.image_datasets(real_data)
+    assert (len(datasets["train"]), len(datasets["val"])) == (245, 153)
+    names = {path.name for path, _ in datasets["train"].samples}
+    assert {"imageNotFound.gif", "ant photos.jpg", "formica.jpeg"} <= names

@@ -1,0 +1,96 @@
+"""helpers.models: real pretrained weights, the ResNet-18 download path, heads, class names."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from helpers import data, models, training
+
+
+def test_unknown_backbone_lists_known_names():
+    with pytest.raises(ValueError, match="efficientnet_lite0.*resnet18"):
+        models.load_backbone("vgg99")
+
+
+def test_imagenet_categories_include_ant_and_bee():
+    names = models.imagenet_categories()
+    assert len(names) == models.NUM_IMAGENET_CLASSES
+    assert names[models.ANT_CLASS] == "ant"
+    assert names[models.BEE_CLASS] == "bee"
+
+
+def test_efficientnet_weights_are_loaded_strictly_in_order():
+    pretrained = models.load_backbone("efficientnet_lite0")
+    shipped = torch.load(models._efficientnet_lite0_weights_file(), weights_only=True)
+    assert torch.equal(pretrained.conv_stem.weight, shipped["_conv_stem.weight"])
+    assert torch.equal(pretrained.classifier.bias, shipped["_fc.bias"])
+    random_init = models.load_backbone("efficientnet_lite0", pretrained=False)
+    assert not torch.equal(random_init.conv_stem.weight, shipped["_conv_stem.weight"])
+
+
+def test_load_in_order_rejects_a_wrong_shape():
+    model = nn.Sequential(nn.Linear(3, 2))
+    with pytest.raises(ValueError, match="shape mismatch"):
+        models._load_in_order(model, {"w": torch.zeros(2, 4), "b": torch.zeros(2)})
+
+
+def test_default_backbone_knows_ants_from_bees(real_data):
+    """Zero-shot: the ImageNet logits for bee (309) vs ant (310) on the 153 val photos."""
+    model = models.load_backbone()
+    val = data.image_datasets(real_data)["val"]
+    logits, labels = training.predict(model, data.dataloaders({"val": val}, batch_size=51)["val"])
+    bee_over_ant = logits[:, models.BEE_CLASS] > logits[:, models.ANT_CLASS]
+    accuracy = (bee_over_ant.long() == labels).float().mean().item()
+    assert len(labels) == 153
+    assert accuracy >= 0.90, accuracy
+
+
+def test_resnet18_loads_a_cached_checkpoint(monkeypatch, tmp_path):
+    """torchvision looks in $TORCH_HOME/hub/checkpoints before downloading: give it a file."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    url = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+    checkpoint = tmp_path / "hub" / "checkpoints" / url.rsplit("/", 1)[1]
+    checkpoint.parent.mkdir(parents=True)
+    reference = torchvision.models.resnet18(weights=None)
+    torch.save(reference.state_dict(), checkpoint)
+    loaded = models.load_backbone("resnet18")
+    assert torch.equal(loaded.conv1.weight, reference.conv1.weight)
+    assert not loaded.training
+
+
+def test_resnet18_offline_error_says_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+    monkeypatch.setattr(
+        type(weights), "url", property(lambda self: (tmp_path / "none.pth").as_uri())
+    )
+    with pytest.raises(RuntimeError, match="efficientnet_lite0"):
+        models.load_backbone("resnet18")
+
+
+@pytest.mark.parametrize(
+    ("builder", "head"),
+    [
+        (lambda: models.load_backbone("efficientnet_lite0", pretrained=False), "classifier"),
+        (lambda: torchvision.models.resnet18(weights=None), "fc"),
+        (lambda: torchvision.models.mobilenet_v3_small(weights=None), "classifier.3"),
+        (lambda: torchvision.models.densenet121(weights=None), "classifier"),
+        (lambda: torchvision.models.vit_b_16(weights=None), "heads.head"),
+    ],
+)
+def test_replace_head_output_shape(builder, head):
+    model = builder()
+    assert models.find_head(model)[0] == head
+    models.replace_head(model, 2)
+    with torch.no_grad():
+        out = model.eval()(torch.randn(2, 3, 224, 224))
+    assert out.shape == (2, 2)
+
+
+def test_remove_head_gives_pooled_features():
+    model = models.remove_head(models.load_backbone("efficientnet_lite0", pretrained=False))
+    with torch.no_grad():
+        assert model(torch.randn(1, 3, 96, 96)).shape == (1, 1280)

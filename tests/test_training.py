@@ -1,0 +1,122 @@
+"""helpers.training: fit learns, keeps the best epoch, survives an interrupt."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from helpers import training
+
+
+def memorisable_loaders(n: int = 16, seed: int = 0) -> dict[str, DataLoader]:
+    generator = torch.Generator().manual_seed(seed)
+    features = torch.randn(n, 10, generator=generator)
+    labels = torch.randint(0, 3, (n,), generator=generator)
+    dataset = TensorDataset(features, labels)
+    return {
+        "train": DataLoader(dataset, batch_size=8, shuffle=True, generator=generator),
+        "val": DataLoader(dataset, batch_size=8),
+    }
+
+
+def small_model() -> nn.Module:
+    return nn.Sequential(nn.Linear(10, 32), nn.ReLU(), nn.Linear(32, 3))
+
+
+def test_fit_memorises_a_tiny_set():
+    training.seed_everything(0)
+    model = small_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.02)
+    history = training.fit(
+        model, memorisable_loaders(), epochs=40, optimizer=optimizer, device="cpu", progress=False
+    )
+    losses = history.column("train_loss")
+    assert losses[-1] < losses[0] / 10
+    assert history.best.val_accuracy == 1.0
+    assert training.evaluate(model, memorisable_loaders()["val"], device="cpu")["accuracy"] == 1.0
+
+
+def test_fit_restores_the_best_epoch():
+    training.seed_everything(1)
+    model = small_model()
+    loaders = memorisable_loaders()
+    snapshots = {}
+
+    def remember(history):
+        snapshots[history.records[-1].epoch] = {k: v.clone() for k, v in model.state_dict().items()}
+
+    # a learning rate this high makes later epochs worse, so the best one is not the last
+    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
+    history = training.fit(
+        model,
+        loaders,
+        epochs=6,
+        optimizer=optimizer,
+        device="cpu",
+        progress=False,
+        callbacks=[remember],
+    )
+    best = history.best_epoch
+    assert history.best.val_accuracy == max(history.column("val_accuracy"))
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[best][key])
+
+
+def test_per_batch_scheduler_is_stepped_every_batch():
+    model = small_model()
+    loaders = memorisable_loaders()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=0.1, total_steps=3 * len(loaders["train"])
+    )
+    history = training.fit(
+        model,
+        loaders,
+        epochs=3,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        device="cpu",
+        progress=False,
+    )
+    assert scheduler.last_epoch == 3 * len(loaders["train"])
+    assert history.column("lr")[-1] < history.column("lr")[0] / 5  # annealed by the end
+
+
+def test_keyboard_interrupt_keeps_best_weights_and_history():
+    model = small_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+
+    def stop_after_two(history):
+        if len(history.records) == 2:
+            raise KeyboardInterrupt
+
+    history = training.fit(
+        model,
+        memorisable_loaders(),
+        epochs=10,
+        optimizer=optimizer,
+        device="cpu",
+        progress=False,
+        callbacks=[stop_after_two],
+    )
+    assert history.interrupted
+    assert len(history.records) == 2
+    assert history.best_epoch in (1, 2)
+    assert not model.training
+
+
+def test_history_round_trips_through_json(tmp_path):
+    history = training.History(
+        records=[training.EpochRecord(1, 0.5, 0.8, 0.4, 0.9, 1.5, 0.001)], best_epoch=1
+    )
+    history.save(tmp_path / "h.json")
+    assert training.History.load(tmp_path / "h.json") == history
+    assert history.total_seconds == pytest.approx(1.5)
+
+
+def test_pick_device_prefers_what_is_given():
+    assert training.pick_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else None
+    assert training.pick_device().type in {expected, "mps", "cpu"}
