@@ -1,0 +1,75 @@
+"""Notebook 01's exercise checks: a right answer passes, wrong ones get specific feedback."""
+
+from __future__ import annotations
+
+import torch
+
+from helpers import imagenet
+from helpers.exercises import nb01
+from helpers.models import ANT_CLASS, BEE_CLASS
+
+
+def test_class_index(capsys):
+    assert nb01.check_class_index(207) is True
+    assert "golden retriever" in capsys.readouterr().out
+    assert nb01.check_class_index(None) is False
+    assert "retriever" in capsys.readouterr().out
+    assert nb01.check_class_index("207") is False
+    assert "int" in capsys.readouterr().out
+    assert nb01.check_class_index(208) is False
+    out = capsys.readouterr().out
+    assert "Labrador retriever" in out and "off-by-one" in out
+    assert nb01.check_class_index(1207) is False
+    assert "0 to 999" in capsys.readouterr().out
+
+
+def test_dog_count(capsys):
+    assert nb01.check_dog_count(118) is True
+    assert "11.8%" in capsys.readouterr().out
+    assert nb01.check_dog_count(117) is False
+    assert "both 151 and 268" in capsys.readouterr().out
+    assert nb01.check_dog_count(0.118) is False
+    assert "not a fraction" in capsys.readouterr().out
+    assert nb01.check_dog_count(None) is False
+
+
+def test_zero_shot_right_and_wrong(capsys):
+    def right(logits):
+        return (logits[:, BEE_CLASS] > logits[:, ANT_CLASS]).long()
+
+    assert nb01.check_zero_shot(right) is True
+    assert nb01.check_zero_shot(imagenet.zero_shot_ant_bee) is True
+    capsys.readouterr()
+    assert nb01.check_zero_shot(lambda logits: 1 - right(logits)) is False
+    assert "flipped" in capsys.readouterr().out
+    assert nb01.check_zero_shot(lambda logits: logits.argmax(dim=1)) is False
+    assert "not ImageNet class indices" in capsys.readouterr().out
+    assert nb01.check_zero_shot(lambda logits: None) is False
+    assert "returns None" in capsys.readouterr().out
+    assert nb01.check_zero_shot(lambda logits: right(logits)[:2]) is False
+    assert "shape (6,)" in capsys.readouterr().out
+    assert nb01.check_zero_shot(lambda logits: torch.zeros(len(logits), dtype=torch.long)) is False
+    assert "some predictions are wrong" in capsys.readouterr().out
+    assert nb01.check_zero_shot(lambda logits: 1 / 0) is False
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_normalisation_outcome_thresholds():
+    assert nb01.normalisation_outcome(0.97, 0.965) == "about the same"
+    assert nb01.normalisation_outcome(0.97, 0.93) == "a few points lower"
+    assert nb01.normalisation_outcome(0.97, 0.49) == "near chance (50%)"
+
+
+def test_normalisation_prediction_uses_the_measured_report(capsys):
+    report = {
+        "right": {"ant/bee accuracy": 0.97, "same top-1 class": 1.0},
+        "[0, 1]": {"ant/bee accuracy": 0.965, "same top-1 class": 0.6},
+        "[0, 255]": {"ant/bee accuracy": 0.48, "same top-1 class": 0.0},
+    }
+    assert nb01.check_normalisation_prediction("about the same", report, "right", "[0, 1]")
+    assert "60%" in capsys.readouterr().out  # points at the top-1 column
+    assert not nb01.check_normalisation_prediction("near chance (50%)", report, "right", "[0, 1]")
+    assert "the outcome was 'about the same'" in capsys.readouterr().out
+    assert nb01.check_normalisation_prediction("near chance (50%)", report, "right", "[0, 255]")
+    assert not nb01.check_normalisation_prediction(None, report, "right", "[0, 1]")
+    assert "choose one of" in capsys.readouterr().out
