@@ -1,0 +1,214 @@
+"""The from-scratch landmark blocks, FLOP counting, the metadata landscape and the picker."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from helpers import architectures as arch
+from helpers.freezing import count_parameters
+
+
+def _params(module: nn.Module) -> int:
+    return count_parameters(module)[1]
+
+
+def test_lenet5_shapes_and_parameter_count():
+    model = arch.LeNet5()
+    assert model(torch.zeros(2, 1, 32, 32)).shape == (2, 10)
+    assert _params(model) == 61_706
+    assert arch.LeNet5(num_classes=5, in_channels=3)(torch.zeros(1, 3, 32, 32)).shape == (1, 5)
+
+
+def test_trace_shapes_follows_the_forward_pass():
+    trace = dict(arch.trace_shapes(arch.LeNet5(), torch.zeros(1, 1, 32, 32), depth=2))
+    assert trace["input"] == (1, 1, 32, 32)
+    assert trace["features.2"] == (1, 6, 14, 14)
+    assert trace["features.5"] == (1, 16, 5, 5)
+    assert trace["classifier.0"] == (1, 400)
+    assert trace["output"] == (1, 10)
+
+
+def test_residual_block_keeps_shape_and_zero_init_is_identity():
+    torch.manual_seed(0)
+    x = torch.relu(torch.randn(2, 8, 6, 6))
+    block = arch.ResidualBlock(8, zero_init=True).train()
+    assert torch.equal(block(x), x)
+    plain = arch.ResidualBlock(8, skip=False).eval()
+    residual = arch.ResidualBlock(8).eval()
+    residual.load_state_dict(plain.state_dict())
+    assert residual(x).shape == x.shape
+    # Same weights: the skip makes the output far closer to the input.
+    assert (residual(x) - x).norm() < 0.5 * (plain(x) - x).norm()
+
+
+def test_skips_carry_gradients_to_the_first_layer():
+    torch.manual_seed(0)
+    x = torch.randn(2, 4, 8, 8)
+    torch.manual_seed(1)
+    with_skips = arch.conv_gradient_norms(arch.DeepStack(10, channels=4, skip=True), x)
+    torch.manual_seed(1)
+    without = arch.conv_gradient_norms(arch.DeepStack(10, channels=4, skip=False), x)
+    assert len(with_skips) == len(without) == 20
+    assert with_skips[0] > 1e3 * without[0]
+
+
+def test_inception_and_dense_blocks_concatenate_channels():
+    x = torch.zeros(2, 16, 8, 8)
+    inception = arch.InceptionBlock(16, c1=4, c3_reduce=3, c3=5, c5_reduce=2, c5=6, pool_proj=7)
+    assert inception(x).shape == (2, 4 + 5 + 6 + 7, 8, 8)
+    dense = arch.DenseBlock(16, growth_rate=4, num_layers=3)
+    out = dense(torch.randn(2, 16, 8, 8))
+    assert out.shape == (2, 16 + 3 * 4, 8, 8)
+
+
+def test_dense_block_passes_its_input_through():
+    x = torch.randn(1, 5, 4, 4)
+    assert torch.equal(arch.DenseBlock(5, 2, 2)(x)[:, :5], x)
+
+
+def test_depthwise_separable_counts_match_the_flop_counter():
+    layer = arch.DepthwiseSeparableConv(8, 16)
+    assert layer(torch.zeros(1, 8, 10, 10)).shape == (1, 16, 10, 10)
+    by_hand = arch.conv_multiply_adds(8, 8, 3, 10, 10, groups=8) + arch.conv_multiply_adds(
+        8, 16, 1, 10, 10
+    )
+    assert by_hand == 8 * 100 * 9 + 16 * 100 * 8
+    assert arch.count_flops(layer, (1, 8, 10, 10)) == 2 * by_hand
+    standard = nn.Conv2d(8, 16, 3, padding=1, bias=False)
+    assert arch.count_flops(standard, (1, 8, 10, 10)) == 2 * arch.conv_multiply_adds(
+        8, 16, 3, 10, 10
+    )
+
+
+def test_tiny_unet_returns_a_map_the_size_of_its_input():
+    model = arch.TinyUNet(in_channels=3, num_classes=4, width=4)
+    assert model(torch.zeros(2, 3, 16, 24)).shape == (2, 4, 16, 24)
+    trace = dict(arch.trace_shapes(model, torch.zeros(1, 3, 16, 16)))
+    assert trace["bottleneck"] == (1, 16, 4, 4)
+    assert trace["up2"] == (1, 8, 8, 8)
+    with pytest.raises(ValueError, match="divisible by 4"):
+        model(torch.zeros(1, 3, 10, 12))
+
+
+def test_landscape_equals_the_weights_metadata():
+    cards = arch.landscape()
+    names = torchvision.models.list_models(module=torchvision.models)
+    assert sorted(c.name for c in cards) == sorted(names)
+    assert [c.gflops for c in cards] == sorted(c.gflops for c in cards)
+    by_name = {c.name: c for c in cards}
+    meta = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta
+    r18 = by_name["resnet18"]
+    assert (r18.params, r18.gflops, r18.acc1) == (
+        meta["num_params"],
+        meta["_ops"],
+        meta["_metrics"]["ImageNet-1K"]["acc@1"],
+    )
+    assert r18.weights == "ResNet18_Weights.IMAGENET1K_V1"
+    for card in cards:  # every row, against the metadata read afresh
+        meta = torchvision.models.get_model_weights(card.name).DEFAULT.meta
+        assert card.params == meta["num_params"]
+        assert card.gflops == meta["_ops"]
+        assert card.acc1 == meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert by_name["inception_v3"].crop_size == 299
+    assert "resnet18" in arch.format_landscape(cards)
+
+
+def test_pareto_front_keeps_only_undominated_models():
+    card = arch.ModelCard
+    cards = [
+        card("a", "w", 1, 1.0, 70.0, 224),
+        card("b", "w", 1, 2.0, 69.0, 224),  # dominated by a
+        card("c", "w", 1, 3.0, 75.0, 224),
+    ]
+    assert [c.name for c in arch.pareto_front(cards)] == ["a", "c"]
+
+
+def test_family_groups_model_names():
+    assert arch.family("resnet18") == "resnet"
+    assert arch.family("wide_resnet50_2") == "wide_resnet"
+    assert arch.family("efficientnet_b0") == "efficientnet"
+    assert arch.family("efficientnet_v2_s") == "efficientnet_v2"
+    assert arch.family("vgg11_bn") == "vgg"
+    assert arch.family("regnet_y_400mf") == "regnet"
+
+
+def test_torchvision_gflops_count_multiply_adds():
+    model = torchvision.models.resnet18(weights=None)
+    measured = arch.count_flops(model) / 1e9
+    assert measured / arch.model_card("resnet18").gflops == pytest.approx(2.0, rel=0.01)
+
+
+def test_head_table_from_the_models():
+    model = torchvision.models.alexnet(weights=None)
+    info = arch.head_info("alexnet", model)
+    assert (info.path, info.in_features, info.out_features) == ("classifier.6", 4096, 1000)
+    assert "classifier.6" in arch.format_heads([info])
+
+
+def test_picker_builds_lazily_and_summarises():
+    built = []
+
+    def builder(name):
+        built.append(name)
+        return torchvision.models.get_model(name, weights=None)
+
+    picker = arch.ArchitecturePicker(["resnet18", "mobilenet_v3_small"], "resnet18", builder)
+    assert built == ["resnet18"]
+    assert "resnet18: 11,689,512 parameters" in picker.summary
+    assert "head: fc = Linear(512 -> 1000)" in picker.summary
+    picker.value = "mobilenet_v3_small"
+    assert built == ["resnet18", "mobilenet_v3_small"]
+    assert "head: classifier.3 = Linear(1024 -> 1000)" in picker.summary
+    assert "(1, 1000)" in picker.summary
+    picker.value = "resnet18"
+    assert built == ["resnet18", "mobilenet_v3_small"]  # kept, not rebuilt
+
+
+def test_build_course_backbone_without_weights():
+    model = arch.build("efficientnet_lite0")
+    assert arch.head_info("efficientnet_lite0", model).in_features == 1280
+
+
+def test_plots_draw_and_reject_bad_filters():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = arch.plot_filters(torch.randn(8, 3, 3, 3), columns=4)
+    assert len(fig.axes) == 8
+    with pytest.raises(ValueError, match="RGB filters"):
+        arch.plot_filters(torch.randn(8, 1, 3, 3))
+    acts = arch.capture_activations(arch.LeNet5(), torch.zeros(1, 1, 32, 32), ["features.0"])
+    assert acts["features.0"].shape == (1, 6, 28, 28)
+    fig2 = arch.plot_feature_maps(acts, channels=3)
+    assert len(fig2.axes) == 3
+    plt.close("all")
+
+
+def test_landscape_plot_labels_the_front_without_overlaps():
+    import itertools
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cards = arch.landscape()
+    ax = arch.plot_landscape(cards, label=["alexnet", "vgg16", "resnet18"])
+    labels = {text.get_text() for text in ax.texts}
+    assert labels == {c.name for c in arch.pareto_front(cards)} | {"alexnet", "vgg16", "resnet18"}
+    renderer = ax.figure.canvas.get_renderer()
+    boxes = [text.get_window_extent(renderer) for text in ax.texts]
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    plt.close("all")
+
+
+def test_picker_writes_into_its_widget_not_the_cell(capsys):
+    picker = arch.ArchitecturePicker(["resnet18"], "resnet18")
+    assert capsys.readouterr().out == ""
+    outputs = picker.output.outputs
+    assert len(outputs) == 1 and outputs[0]["text"] == picker.summary + "\n"
