@@ -1,0 +1,37 @@
+"""Smoke test of benchmarks/recipes.py --quick: every recipe trains and the summary is parseable.
+
+The numbers of a quick run mean nothing (12 images per split, one epoch); the full run's are
+in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "recipes.py"
+SUMMARY = re.compile(
+    r"^(fine-tune|fixed-extractor): tutorial (\d\.\d{3}) in ([\d.]+) s; "
+    r"course (\d\.\d{3}) in ([\d.]+) s; speedup ([\d.]+)$"
+)
+
+
+def test_quick_benchmark_runs_every_recipe(real_data):
+    env = dict(os.environ, COURSE_DATA_DIR=str(real_data.parent))
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--quick"], capture_output=True, text=True, env=env,
+        timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    for recipe in ("tutorial-finetune", "tutorial-fixed", "course-finetune", "course-fixed"):
+        assert any(line.startswith(recipe) for line in lines), recipe
+    summaries = [SUMMARY.match(line) for line in lines[-2:]]
+    assert all(summaries), lines[-2:]
+    for match in summaries:
+        _, tutorial_acc, tutorial_s, course_acc, course_s, speedup = match.groups()
+        assert 0 <= float(tutorial_acc) <= 1 and 0 <= float(course_acc) <= 1
+        assert abs(float(speedup) - float(tutorial_s) / float(course_s)) < 0.1
