@@ -5,9 +5,15 @@ Taught in notebook 03 (freezing), used by 04 and 05.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
+import torch
 from torch import nn
+from torch.utils.data import DataLoader
+
+if TYPE_CHECKING:  # helpers.training imports this module
+    from helpers.training import History
 
 _BATCHNORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
 
@@ -113,3 +119,220 @@ def frozen_batchnorm_to_eval(model: nn.Module) -> int:
                 module.eval()
                 switched += 1
     return switched
+
+
+def head_name(model: nn.Module) -> str:
+    """The name of the model's last layer group, its head ("classifier", "fc", ...)."""
+    return next(reversed(layer_groups(model)))
+
+
+def head_only(model: nn.Module) -> str:
+    """Freeze every group but the head, which is made trainable. Returns the head's name.
+
+    Notebook 03.
+    """
+    name = head_name(model)
+    freeze(model)
+    unfreeze(layer_groups(model)[name])
+    return name
+
+
+def trainable_groups(model: nn.Module) -> dict[str, bool | None]:
+    """{group: True (all trainable), False (all frozen) or None (mixed)}, input to output."""
+    states = {}
+    for name, group in layer_groups(model).items():
+        flags = {p.requires_grad for p in group.parameters()}
+        states[name] = flags.pop() if len(flags) == 1 else None
+    return states
+
+
+def describe_trainable(model: nn.Module) -> str:
+    """A short label of what trains, e.g. "blocks.5–classifier" or "none" or "all".
+
+    Runs of consecutive trainable groups are written first–last; groups only partly trainable
+    are marked with "(part)". Notebook 03.
+    """
+    states = list(trainable_groups(model).items())
+    if all(state is True for _, state in states):
+        return "all"
+    if all(state is False for _, state in states):
+        return "none"
+    parts, run = [], []
+    for name, state in [*states, ("", False)]:
+        if state is True:
+            run.append(name)
+            continue
+        if run:
+            parts.append(run[0] if len(run) == 1 else f"{run[0]}–{run[-1]}")
+            run = []
+        if state is None:
+            parts.append(f"{name} (part)")
+    return ", ".join(parts)
+
+
+def discriminative_param_groups(
+    model: nn.Module, lr: float, lr_decay: float = 2.6, trainable_only: bool = True
+) -> list[dict]:
+    """Optimizer parameter groups, one per layer group, with lower learning rates further down.
+
+    The head gets lr, the group below it lr / lr_decay, the next lr / lr_decay**2, and so on
+    (ULMFiT's discriminative fine-tuning; 2.6 is the factor Howard and Ruder used). Each dict
+    has "params", "lr" and "name"; layer groups with nothing to train are left out, so the
+    optimizer receives only trainable parameters. Pass the list to any torch optimizer.
+    Notebook 03.
+    """
+    param_groups = []
+    for depth, (name, group) in enumerate(reversed(layer_groups(model).items())):
+        params = [p for p in group.parameters() if p.requires_grad or not trainable_only]
+        if params:
+            param_groups.append({"params": params, "lr": lr / lr_decay**depth, "name": name})
+    return param_groups
+
+
+class GradualUnfreezer:
+    """A `training.fit` callback: after each epoch, unfreeze the next layer group(s) downwards.
+
+    Start with only the head trainable (head_only) and an optimizer over the trainable
+    parameters; after every epoch this unfreezes the next `groups_per_epoch` frozen groups
+    from the top and adds them to the optimizer as new parameter groups with the learning
+    rate lr / lr_decay**depth (depth 0 is the head): ULMFiT's gradual unfreezing with
+    discriminative learning rates. `unfrozen` records (epoch, [group names]) for each step.
+    fit puts BatchNorm layers of still-frozen groups in eval mode at every epoch's start.
+    Notebook 03.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        lr: float,
+        lr_decay: float = 2.6,
+        groups_per_epoch: int = 1,
+    ):
+        if groups_per_epoch < 1:
+            raise ValueError("groups_per_epoch must be at least 1")
+        self.model, self.optimizer = model, optimizer
+        self.lr, self.lr_decay, self.groups_per_epoch = lr, lr_decay, groups_per_epoch
+        self.unfrozen: list[tuple[int, list[str]]] = []
+
+    def __call__(self, history: History) -> None:
+        groups = list(reversed(layer_groups(self.model).items()))  # head first
+        in_optimizer = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        opened = []
+        for depth, (name, group) in enumerate(groups):
+            if len(opened) == self.groups_per_epoch:
+                break
+            new = [p for p in group.parameters() if id(p) not in in_optimizer]
+            if not new:
+                continue
+            unfreeze(group)
+            self.optimizer.add_param_group(
+                {"params": new, "lr": self.lr / self.lr_decay**depth, "name": name}
+            )
+            opened.append(name)
+        if opened:
+            self.unfrozen.append((len(history.records), opened))
+
+
+def sequential_stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """The model as (group name, module) stages that, applied in order, compute model(x).
+
+    Supports timm EfficientNets without dropout before the classifier (as loaded here) and
+    torchvision ResNets; the stages share the model's parameters. Used to cache what a frozen
+    trunk outputs and train only the stages above it. Notebook 03.
+    """
+    if _has(model, "conv_stem", "bn1", "blocks", "conv_head", "bn2", "global_pool", "classifier"):
+        if getattr(model, "drop_rate", 0.0):
+            raise ValueError("model has dropout before its classifier; set model.drop_rate = 0")
+        return [
+            ("stem", nn.Sequential(model.conv_stem, model.bn1)),
+            *((f"blocks.{i}", block) for i, block in enumerate(model.blocks)),
+            ("conv_head", nn.Sequential(model.conv_head, model.bn2)),
+            ("classifier", nn.Sequential(model.global_pool, model.classifier)),
+        ]
+    if _has(model, "conv1", "bn1", "relu", "maxpool", "layer4", "avgpool", "fc"):
+        return [
+            ("stem", nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)),
+            *((name, getattr(model, name)) for name in ("layer1", "layer2", "layer3", "layer4")),
+            ("fc", nn.Sequential(model.avgpool, nn.Flatten(1), model.fc)),
+        ]
+    raise ValueError(f"sequential_stages knows EfficientNet and ResNet, not {type(model).__name__}")
+
+
+def split_at(model: nn.Module, num_frozen: int) -> tuple[nn.Sequential, nn.Sequential]:
+    """(trunk, top): the first num_frozen stages and the rest, so top(trunk(x)) == model(x).
+
+    Notebook 03.
+    """
+    stages = [module for _, module in sequential_stages(model)]
+    if not 0 <= num_frozen < len(stages):
+        raise ValueError(f"num_frozen must be in 0..{len(stages) - 1}, got {num_frozen}")
+    return nn.Sequential(*stages[:num_frozen]), nn.Sequential(*stages[num_frozen:])
+
+
+def training_memory(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict:
+    """Bytes that one training step holds beyond inference, for the model's current freezing.
+
+    images: (B, 3, H, W); labels: (B,). Runs one forward and backward pass (gradients are
+    cleared afterwards) and returns {"activations": bytes of tensors autograd saved for the
+    backward pass, not counting the parameters themselves; "gradients": bytes of .grad;
+    "adam_state": bytes Adam would keep (two buffers per trainable parameter)}. This is what
+    freezing can save; it is not the process's peak memory. Notebook 03.
+    """
+    parameter_storages = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    saved: dict[int, int] = {}
+
+    def pack(tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in parameter_storages:
+            saved[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda tensor: tensor):
+        loss = nn.functional.cross_entropy(model(images), labels)
+    if loss.requires_grad:
+        loss.backward()
+    trainable = trainable_parameters(model)
+    result = {
+        "activations": sum(saved.values()),
+        "gradients": sum(
+            p.grad.numel() * p.grad.element_size() for p in trainable if p.grad is not None
+        ),
+        "adam_state": 2 * sum(p.numel() * p.element_size() for p in trainable),
+    }
+    model.zero_grad(set_to_none=True)
+    return result
+
+
+@torch.no_grad()
+def stage_outputs(
+    model: nn.Module,
+    loader: DataLoader,
+    boundaries: Iterable[int],
+    device: str | torch.device | None = None,
+) -> tuple[dict[int, torch.Tensor], torch.Tensor]:
+    """One pass of loader through the model's stages (eval mode), keeping what stage k receives.
+
+    Returns ({k: (N, ...) float32 on the CPU for each k in boundaries}, labels (N,)):
+    outputs[k] is what a frozen trunk of the first k stages (split_at(model, k)) hands to the
+    rest, so the stages above it can be trained on the cache without running the trunk again.
+    Valid only without data augmentation (each image is seen once, as it is). Notebook 03.
+    """
+    stages = [module for _, module in sequential_stages(model)]
+    wanted = sorted(set(boundaries))
+    if not wanted or not 0 <= wanted[0] <= wanted[-1] < len(stages):
+        raise ValueError(f"boundaries must lie in 0..{len(stages) - 1}, got {wanted}")
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.to(device).eval()
+    kept: dict[int, list[torch.Tensor]] = {k: [] for k in wanted}
+    labels = []
+    for images, batch_labels in loader:
+        x = images.to(device)
+        for index in range(wanted[-1] + 1):
+            if index in kept:
+                kept[index].append(x.float().cpu())
+            if index < wanted[-1]:
+                x = stages[index](x)
+        labels.append(batch_labels)
+    return {k: torch.cat(v) for k, v in kept.items()}, torch.cat(labels)
