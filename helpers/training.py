@@ -9,12 +9,13 @@ import copy
 import json
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
@@ -237,3 +238,60 @@ def evaluate(
     loss = (criterion or nn.CrossEntropyLoss())(logits, labels).item()
     accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
     return {"loss": loss, "accuracy": accuracy, "num_samples": len(labels)}
+
+
+def save_weights(model: nn.Module, path: str | Path) -> Path:
+    """Save model.state_dict() (tensors only, no pickled code) to path. Notebook 04.
+
+    Load it with load_weights, i.e. torch.load(path, weights_only=True), into a model of the
+    same architecture: the file holds weights, not the model's class.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    temporary = path.with_name(path.name + ".partial")
+    torch.save(state, temporary)
+    temporary.replace(path)  # a crash mid-save never leaves a truncated file at path
+    return path
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a state dict saved by save_weights into model (strict), safely. Notebook 04.
+
+    weights_only=True refuses anything but tensors and plain containers, so a checkpoint
+    from an untrusted source cannot run code. Returns model, in eval mode.
+    """
+    state = torch.load(Path(path), map_location="cpu", weights_only=True)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+@torch.no_grad()
+def predict_image(
+    model: nn.Module,
+    image: str | Path | Image.Image,
+    transform: Callable[[Image.Image], torch.Tensor],
+    class_names: Sequence[str],
+    device: str | torch.device | None = None,
+) -> dict[str, float]:
+    """{class name: probability} for one image file (or PIL image), most likely first.
+
+    transform: the validation transform, PIL image -> (3, H, W) normalised tensor, e.g.
+    datasets["val"].transform. Notebook 04.
+    """
+    if not isinstance(image, Image.Image):
+        path = Path(image).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No image file at {path.resolve()}.")
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")
+    device = pick_device(device) if not isinstance(device, torch.device) else device
+    model.to(device).eval()
+    batch = transform(image.convert("RGB")).unsqueeze(0).to(device)
+    probabilities = torch.softmax(model(batch).float(), dim=1)[0].cpu()
+    if len(class_names) != len(probabilities):
+        raise ValueError(
+            f"the model has {len(probabilities)} outputs but {len(class_names)} class names"
+        )
+    ranked = sorted(zip(class_names, probabilities.tolist(), strict=True), key=lambda p: -p[1])
+    return dict(ranked)

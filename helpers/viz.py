@@ -7,12 +7,16 @@ settings. Used from notebook 01 on.
 from __future__ import annotations
 
 import inspect
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from IPython.display import Code, display
+from PIL import Image, UnidentifiedImageError
 
 from helpers.training import History
 
@@ -122,3 +126,171 @@ class LivePlot:
             self.handle = display(self.figure, display_id=True)
         else:
             self.handle.update(self.figure)
+
+
+# --- Looking at a data set before training, and at a model's mistakes (notebook 04) ---
+
+PHOTO_MIN_COLOURS = 100  # a decoded photo has thousands of distinct colours; a drawing, a few
+RARE_SHARE = 0.02  # a file format or colour mode that fewer than 2% of the files share is odd
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the data-quality pass records about one image file."""
+
+    path: Path
+    split: str
+    label: str
+    format: str
+    mode: str
+    width: int
+    height: int
+    colours: int  # distinct RGB colours, counted on a reduced decode (JPEG draft mode)
+
+
+def survey_images(root: str | Path) -> list[ImageInfo]:
+    """Every image under root/<split>/<class>/: format, colour mode, size, colour count.
+
+    Files PIL cannot open are left out (see helpers.data.find_bad_images). Notebook 04.
+    """
+    infos = []
+    for path in sorted(Path(root).glob("*/*/*")):
+        if not path.is_file():
+            continue
+        try:
+            with Image.open(path) as image:
+                format_, mode, (width, height) = image.format, image.mode, image.size
+                image.draft("RGB", (64, 64))  # colours are counted on a cheap, reduced decode
+                reduced = image.convert("RGB")
+                colours = len(reduced.getcolors(reduced.width * reduced.height))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            continue
+        split, label = path.parent.parent.name, path.parent.name
+        infos.append(ImageInfo(path, split, label, format_, mode, width, height, colours))
+    return infos
+
+
+def find_odd_images(infos: Sequence[ImageInfo]) -> dict[Path, list[str]]:
+    """{path: reasons} for files that do not look like the rest: a rare file format or colour
+    mode (shared by fewer than RARE_SHARE of the files), or too few colours to be a photo.
+
+    Flags what deserves a look, not what is wrong: look at each before removing it. Notebook 04.
+    """
+    formats = Counter(info.format for info in infos)
+    modes = Counter(info.mode for info in infos)
+    odd: dict[Path, list[str]] = {}
+    for info in infos:
+        reasons = []
+        if formats[info.format] < RARE_SHARE * len(infos):
+            reasons.append(f"{info.format} file, unlike {formats.most_common(1)[0][0]}")
+        if modes[info.mode] < RARE_SHARE * len(infos):
+            reasons.append(f"colour mode {info.mode}, unlike {modes.most_common(1)[0][0]}")
+        if info.colours < PHOTO_MIN_COLOURS:
+            reasons.append(f"only {info.colours} distinct colours: a drawing, not a photo?")
+        if reasons:
+            odd[info.path] = reasons
+    return odd
+
+
+def plot_image_sizes(infos: Sequence[ImageInfo], ax=None):
+    """Width against height of every image, one colour per split and class (log axes)."""
+    ax = ax or plt.gca()
+    groups = sorted({(info.split, info.label) for info in infos})
+    for split, label in groups:
+        chosen = [i for i in infos if (i.split, i.label) == (split, label)]
+        ax.scatter(
+            [i.width for i in chosen],
+            [i.height for i in chosen],
+            s=14,
+            alpha=0.6,
+            marker="o" if split == "train" else "^",
+            label=f"{split}/{label} ({len(chosen)})",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("width (pixels)")
+    ax.set_ylabel("height (pixels)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def show_image_files(paths: Sequence[str | Path], titles=None, columns: int = 6, size=2.2):
+    """A grid of image files as they are on disk (titles default to 'class/file name')."""
+    rows = max(1, -(-len(paths) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(size * columns, size * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for index, (ax, path) in enumerate(zip(axes.flat, paths, strict=False)):
+        path = Path(path)
+        with Image.open(path) as image:
+            image.draft("RGB", (256, 256))
+            shown = image.convert("RGB")
+        title = titles[index] if titles is not None else f"{path.parent.name}/{path.name}"
+        imshow(shown, title=_shorten(title, 26), ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def show_augmentations(image, transform, mean, std, count: int = 8, columns: int = 8, seed=0):
+    """The same PIL image through a random training transform count times, plus the original.
+
+    transform: PIL image -> normalised (3, H, W) tensor. seed makes the draws repeatable.
+    Notebook 04.
+    """
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        views = [transform(image) for _ in range(count)]
+    finally:
+        torch.random.set_rng_state(generator_state)
+    rows = -(-(count + 1) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.9 * columns, 2.1 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    imshow(image, title=f"original {image.width}x{image.height}", ax=axes.flat[0])
+    for index, (ax, view) in enumerate(zip(list(axes.flat)[1:], views, strict=False), start=1):
+        imshow(view, mean, std, title=f"draw {index}", ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def show_misclassified(images, labels, logits, class_names: Sequence[str], mean, std, columns=6):
+    """Only the wrongly predicted images of a set, most confident mistakes first.
+
+    images: (N, 3, H, W) normalised; labels: (N,); logits: (N, C). Notebook 04.
+    """
+    probabilities = torch.softmax(logits.float(), dim=1)
+    confidence, predicted = probabilities.max(dim=1)
+    wrong = torch.nonzero(predicted != labels).flatten()
+    if len(wrong) == 0:
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no mistakes", ha="center", va="center")
+        return fig
+    wrong = wrong[confidence[wrong].argsort(descending=True)]
+    return show_predictions(
+        images[wrong], labels[wrong], logits[wrong], class_names, mean, std, columns
+    )
+
+
+def plot_seed_spread(
+    values: Sequence[float], label: str = "best val accuracy", ax=None, reference=None
+):
+    """One dot per run, with the median and the min-max range: how far one number can move."""
+    ax = ax or plt.gca()
+    values = np.asarray(values, dtype=float)
+    ax.scatter(values, np.zeros_like(values), s=60, zorder=3, label="one seed each")
+    ax.axvline(np.median(values), color="C1", label=f"median {np.median(values):.3f}")
+    ax.axvspan(values.min(), values.max(), color="C1", alpha=0.15, label="min to max")
+    if reference is not None:
+        for (name, value), style in zip(reference.items(), (":", "--", "-."), strict=False):
+            ax.axvline(value, color="grey", ls=style, label=f"{name} {value:.3f}")
+    ax.set_yticks([])
+    ax.set_xlabel(label)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -120,3 +122,46 @@ def test_pick_device_prefers_what_is_given():
     assert training.pick_device("cpu") == torch.device("cpu")
     expected = "cuda" if torch.cuda.is_available() else None
     assert training.pick_device().type in {expected, "mps", "cpu"}
+
+
+def test_weights_round_trip_safely(tmp_path):
+    model = small_model()
+    path = training.save_weights(model, tmp_path / "sub" / "weights.pt")
+    assert not list(path.parent.glob("*.partial"))
+    state = torch.load(path, weights_only=True)  # plain tensors: loads without pickled code
+    assert set(state) == set(model.state_dict())
+    other = small_model()
+    assert not torch.equal(other[0].weight, model[0].weight)
+    training.load_weights(other, path)
+    assert torch.equal(other[0].weight, model[0].weight)
+    assert not other.training
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        training.load_weights(nn.Sequential(nn.Linear(10, 8), nn.ReLU(), nn.Linear(8, 3)), path)
+
+
+def test_predict_image_ranks_classes(tmp_path):
+    class RedOrBlue(nn.Module):
+        """Logits (red, blue): how much redder than blue the image is, and the reverse."""
+
+        def forward(self, images):
+            redness = (images[:, 0] - images[:, 2]).mean(dim=(1, 2))
+            return torch.stack([redness, -redness], dim=1) * 10
+
+    def to_tensor(image):
+        return torch.from_numpy(np.asarray(image, dtype=np.float32) / 255).permute(2, 0, 1)
+
+    path = tmp_path / "red.png"
+    Image.new("RGB", (8, 8), (250, 0, 0)).save(path)
+    result = training.predict_image(RedOrBlue(), path, to_tensor, ["red", "blue"], device="cpu")
+    assert list(result) == ["red", "blue"]
+    assert sum(result.values()) == pytest.approx(1.0)
+    assert result["red"] > 0.99
+    blue = Image.new("RGB", (8, 8), (0, 0, 250))
+    assert list(training.predict_image(RedOrBlue(), blue, to_tensor, ["red", "blue"])) == [
+        "blue",
+        "red",
+    ]
+    with pytest.raises(FileNotFoundError, match="No image file"):
+        training.predict_image(RedOrBlue(), tmp_path / "missing.jpg", to_tensor, ["red", "blue"])
+    with pytest.raises(ValueError, match="3 class names"):
+        training.predict_image(RedOrBlue(), path, to_tensor, ["a", "b", "c"])

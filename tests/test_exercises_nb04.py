@@ -1,0 +1,71 @@
+"""Notebook 04's exercise checks accept right answers and explain wrong ones."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from helpers.exercises import nb04
+from helpers.training import EpochRecord, History
+
+
+def test_steps_per_epoch(capsys):
+    assert nb04.check_steps_per_epoch(16, num_images=244, batch_size=16)
+    assert "Correct" in capsys.readouterr().out
+    assert not nb04.check_steps_per_epoch(15, num_images=244, batch_size=16)
+    assert "drop_last" in capsys.readouterr().out
+    assert not nb04.check_steps_per_epoch(None, num_images=244, batch_size=16)
+    assert not nb04.check_steps_per_epoch(20, num_images=244, batch_size=16)
+
+
+class TinyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Linear(4, 4)
+        self.frozen = nn.Linear(4, 4).requires_grad_(False)
+        self.fc = nn.Linear(4, 2)
+
+
+def test_head_lr_groups(capsys):
+    model = TinyNet()
+    head, rest = list(model.fc.parameters()), list(model.features.parameters())
+    right = torch.optim.AdamW([{"params": rest, "lr": 1e-4}, {"params": head, "lr": 1e-3}])
+    assert nb04.check_head_lr_groups(right, model)
+    assert "Correct" in capsys.readouterr().out
+    same_lr = torch.optim.AdamW([{"params": rest, "lr": 1e-3}, {"params": head, "lr": 1e-3}])
+    assert not nb04.check_head_lr_groups(same_lr, model)
+    one_group = torch.optim.AdamW(rest + head, lr=1e-3)
+    assert not nb04.check_head_lr_groups(one_group, model)
+    assert "2 parameter groups" in capsys.readouterr().out
+    with_frozen = torch.optim.AdamW(
+        [
+            {"params": rest + list(model.frozen.parameters()), "lr": 1e-4},
+            {"params": head, "lr": 1e-3},
+        ]
+    )
+    assert not nb04.check_head_lr_groups(with_frozen, model)
+    assert "frozen" in capsys.readouterr().out
+    assert not nb04.check_head_lr_groups(None, model)
+
+
+def test_one_photo(capsys):
+    assert nb04.check_one_photo(1 / 153, num_val_images=153)
+    assert not nb04.check_one_photo(100 / 153, num_val_images=153)
+    assert "percent" in capsys.readouterr().out
+    assert not nb04.check_one_photo(0.05, num_val_images=153)
+    assert not nb04.check_one_photo("0.0065", num_val_images=153)
+
+
+def history(train_accuracy: float, val_accuracy: float) -> History:
+    return History(records=[EpochRecord(1, 0.1, train_accuracy, 0.2, val_accuracy, 1.0, 1e-3)])
+
+
+def test_augmentation_gap_is_judged_on_the_learners_runs(capsys):
+    with_aug, without_aug = history(0.90, 0.95), history(0.99, 0.94)
+    assert nb04.check_augmentation_gap("without", with_aug, without_aug)
+    assert not nb04.check_augmentation_gap("with", with_aug, without_aug)
+    assert "gap with augmentation -0.050" in capsys.readouterr().out
+    assert nb04.check_augmentation_gap("with", without_aug, with_aug)  # their data decides
+    assert not nb04.check_augmentation_gap("without", None, None)
+    assert "RUN_EXERCISE_4" in capsys.readouterr().out
+    assert not nb04.check_augmentation_gap("maybe", with_aug, without_aug)

@@ -1,0 +1,102 @@
+"""helpers.recipes: the course and tutorial fine-tunes are wired as documented, and learn."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from helpers import data, freezing, models, recipes, training
+
+
+@pytest.fixture
+def tiny_loaders(tiny_dataset):
+    datasets = data.image_datasets(tiny_dataset, size=64)
+    return data.dataloaders(datasets, batch_size=4)
+
+
+@pytest.fixture
+def captured_fit(monkeypatch):
+    """Replace training.fit with a stub that records what the recipe passed to it."""
+    calls = {}
+
+    def fake_fit(model, loaders, **kwargs):
+        calls.update(kwargs, model=model)
+        return training.History()
+
+    monkeypatch.setattr(recipes.training, "fit", fake_fit)
+    return calls
+
+
+def test_course_recipe_has_a_faster_head_and_one_cycle(tiny_loaders, captured_fit):
+    model, _ = recipes.course_finetune(tiny_loaders, pretrained=False, epochs=3, progress=False)
+    optimizer, scheduler = captured_fit["optimizer"], captured_fit["scheduler"]
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert isinstance(scheduler, torch.optim.lr_scheduler.OneCycleLR)
+    assert scheduler.total_steps == 3 * len(tiny_loaders["train"])
+    head_group, backbone_group = optimizer.param_groups
+    assert head_group["max_lr"] == recipes.COURSE_HEAD_LR
+    assert backbone_group["max_lr"] == recipes.COURSE_BACKBONE_LR < recipes.COURSE_HEAD_LR
+    assert {id(p) for p in head_group["params"]} == {id(p) for p in model.classifier.parameters()}
+    in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    groups = freezing.layer_groups(model)
+    for name in recipes.EARLY_GROUPS["efficientnet_lite0"]:
+        assert all(
+            not p.requires_grad and id(p) not in in_optimizer for p in groups[name].parameters()
+        )
+    assert all(p.requires_grad for p in groups["blocks.6"].parameters())
+    assert model.classifier.out_features == 2
+
+
+def test_course_recipe_can_train_everything(tiny_loaders, captured_fit):
+    model, _ = recipes.course_finetune(
+        tiny_loaders, pretrained=False, epochs=1, frozen_groups=(), progress=False
+    )
+    trainable, total = freezing.count_parameters(model)
+    assert trainable == total
+
+
+def test_course_recipe_learns_and_is_reproducible(tiny_loaders):
+    stem_before = models.load_backbone().conv_stem.weight.clone()
+    runs = [
+        recipes.course_finetune(tiny_loaders, epochs=2, seed=seed, device="cpu", progress=False)
+        for seed in (0, 0, 1)
+    ]
+    (model, history), (model_again, history_again), (_, other_seed) = runs
+    assert len(history.records) == 2
+    assert history.best.val_accuracy == 1.0  # reddish ants, bluish bees
+    assert torch.equal(model.conv_stem.weight, stem_before)  # frozen early layers stay put
+    assert history.column("train_loss") == history_again.column("train_loss")
+    assert torch.equal(model.classifier.weight, model_again.classifier.weight)
+    assert other_seed.column("train_loss") != history.column("train_loss")
+
+
+def test_unknown_frozen_group_is_reported():
+    with pytest.raises(KeyError, match="blocks.0"):
+        recipes.build_model(pretrained=False, frozen_groups=("layer9",))
+
+
+def test_tutorial_recipe_matches_the_tutorial(tiny_loaders, captured_fit):
+    model, _ = recipes.tutorial_finetune(tiny_loaders, pretrained=False, progress=False)
+    optimizer, scheduler = captured_fit["optimizer"], captured_fit["scheduler"]
+    assert captured_fit["epochs"] == 25
+    assert isinstance(optimizer, torch.optim.SGD)
+    assert optimizer.param_groups[0]["lr"] == 0.001
+    assert optimizer.param_groups[0]["momentum"] == 0.9
+    assert (scheduler.step_size, scheduler.gamma) == (7, 0.1)
+    assert model.fc.out_features == 2
+    trainable, total = freezing.count_parameters(model)
+    assert trainable == total
+
+
+def test_tutorial_fixed_extractor_trains_only_the_head(tiny_loaders):
+    model, history = recipes.tutorial_finetune(
+        tiny_loaders,
+        pretrained=False,
+        epochs=1,
+        device="cpu",
+        progress=False,
+        fixed_feature_extractor=True,
+    )
+    trainable, _ = freezing.count_parameters(model)
+    assert trainable == model.fc.weight.numel() + model.fc.bias.numel()
+    assert len(history.records) == 1
