@@ -1,0 +1,334 @@
+"""Comparing transfer strategies: balanced subsets, a dissimilar data set, tables and figures.
+
+Everything notebook 05 needs to put a linear probe, a fixed extractor, fine-tuning and training
+from scratch side by side: class-balanced training subsets for learning curves, scikit-learn's
+bundled 8x8 digits as an image data set unlike ImageNet photos, the comparison table and bar
+charts, learning curves, and the 2x2 data-size x similarity decision matrix. Notebook 05.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import Markdown, display
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset, Subset
+from torchvision import transforms
+
+from helpers import recipes, training
+from helpers.models import DEFAULT_BACKBONE, backbone_spec
+
+DIGITS_CLASSES = tuple(str(d) for d in range(10))
+DIGITS_MAX_VALUE = 16  # load_digits() pixels are counts 0..16 of ink in 4x4 blocks
+LEARNING_CURVE_FRACTIONS = (0.02, 0.05, 0.10, 0.25, 0.50, 1.00)
+
+
+def balanced_subset(
+    targets: Sequence[int], fraction: float, seed: int = 0, min_per_class: int = 1
+) -> np.ndarray:
+    """Sorted indices of a class-balanced random subset: round(fraction * n_c) items per class.
+
+    Each class keeps the same fraction of its items (at least min_per_class), drawn with a
+    fixed seed. For one seed the subsets are nested: the 10% subset is part of the 25% one, so
+    a learning curve adds data rather than swapping it. Notebook 05.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    targets = np.asarray(targets)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for cls in np.unique(targets):
+        members = np.flatnonzero(targets == cls)
+        take = min(len(members), max(min_per_class, round(fraction * len(members))))
+        chosen.append(rng.permutation(members)[:take])
+    return np.sort(np.concatenate(chosen))
+
+
+class DigitsImages(Dataset):
+    """scikit-learn's 8x8 handwritten digits as (3, size, size) images for an ImageNet backbone.
+
+    Yields (image, label): the grey 8x8 digit upscaled (bilinear) to size x size, copied to
+    three channels and normalised with the backbone's mean and std. Has classes, targets,
+    transform, mean, std, and a fingerprint of the pixels for the feature cache. Notebook 05.
+    """
+
+    def __init__(self, pixels: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
+        if pixels.ndim != 3 or pixels.shape[1:] != (8, 8) or len(pixels) != len(targets):
+            raise ValueError(f"pixels must be (N, 8, 8) with N labels, got {pixels.shape}")
+        grey = np.clip(pixels * (255 / DIGITS_MAX_VALUE), 0, 255).astype(np.uint8)
+        self.pixels = grey  # (N, 8, 8) uint8, for a baseline on raw pixels
+        self.images = [Image.fromarray(digit, mode="L") for digit in grey]
+        self.targets = [int(t) for t in targets]
+        self.classes = list(DIGITS_CLASSES)
+        self.mean, self.std = mean, std
+        self.transform = transforms.Compose(
+            [
+                transforms.Resize(size, interpolation=transforms.InterpolationMode.BILINEAR),
+                transforms.Grayscale(num_output_channels=3),
+                transforms.ToTensor(),
+                transforms.Normalize(mean, std),
+            ]
+        )
+        digest = hashlib.sha256(grey.tobytes())
+        digest.update(np.asarray(self.targets, dtype=np.int64).tobytes())
+        self.fingerprint = f"digits-{digest.hexdigest()}"
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.images[index]), self.targets[index]
+
+
+def digits_datasets(
+    size: int = 64, val_per_class: int = 50, *, backbone: str = DEFAULT_BACKBONE, seed: int = 0
+) -> dict[str, DigitsImages]:
+    """{"train": ds, "val": ds} from sklearn's load_digits() (1,797 digits, no download).
+
+    val holds val_per_class digits of each class (a fixed, seeded draw), train the rest.
+    Images are upscaled to size x size: a modest size keeps the backbone cheap. Notebook 05.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    spec = backbone_spec(backbone)
+    targets = digits.target
+    rng = np.random.default_rng(seed)
+    val = np.sort(
+        np.concatenate(
+            [rng.permutation(np.flatnonzero(targets == c))[:val_per_class] for c in range(10)]
+        )
+    )
+    train = np.setdiff1d(np.arange(len(targets)), val)
+    return {
+        split: DigitsImages(digits.images[idx], targets[idx], size, spec.mean, spec.std)
+        for split, idx in (("train", train), ("val", val))
+    }
+
+
+@dataclass
+class StrategyResult:
+    """One row of the comparison: a strategy's val accuracy and what it cost.
+
+    seconds_per_epoch defaults to wall_seconds / epochs (None when nothing was trained).
+    """
+
+    strategy: str
+    val_accuracy: float
+    wall_seconds: float
+    epochs: int
+    trainable_parameters: int
+    note: str = ""
+    seconds_per_epoch: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.seconds_per_epoch is None and self.epochs:
+            self.seconds_per_epoch = self.wall_seconds / self.epochs
+
+
+def epochs_for(num_images: int, batch_size: int, epochs: int, min_steps: int = 0) -> int:
+    """epochs, or more so that training takes at least min_steps optimizer steps.
+
+    A tiny subset has one batch per epoch: a fixed epoch budget would give it almost no
+    updates, and a learning curve would then measure too few steps rather than too few images.
+    """
+    steps_per_epoch = max(1, -(-num_images // batch_size))
+    return max(epochs, -(-min_steps // steps_per_epoch))
+
+
+def train_on_subset(
+    train_dataset: Dataset,
+    val_dataset: Dataset,
+    indices: Sequence[int],
+    *,
+    num_classes: int,
+    pretrained: bool = True,
+    epochs: int = 2,
+    min_steps: int = 0,
+    backbone: str = DEFAULT_BACKBONE,
+    seed: int = 0,
+    progress: bool = False,
+) -> dict[str, float]:
+    """Train the course recipe (all layers) on train_dataset[indices]; validate once at the end.
+
+    Skipping the per-epoch validation keeps small-subset points cheap. Returns
+    {"accuracy", "seconds" (training + validation), "epochs", "images"}. Notebook 05.
+    """
+    subset = Subset(train_dataset, list(indices))
+    loader = DataLoader(
+        subset,
+        batch_size=recipes.COURSE_BATCH_SIZE,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    num_epochs = epochs_for(len(subset), recipes.COURSE_BATCH_SIZE, epochs, min_steps)
+    start = time.perf_counter()
+    model, _ = recipes.course_finetune(
+        {"train": loader},
+        num_classes=num_classes,
+        backbone=backbone,
+        pretrained=pretrained,
+        epochs=num_epochs,
+        seed=seed,
+        frozen_groups=(),
+        progress=progress,
+    )
+    val_loader = DataLoader(val_dataset, batch_size=64)
+    accuracy = training.evaluate(model, val_loader)["accuracy"]
+    return {
+        "accuracy": accuracy,
+        "seconds": time.perf_counter() - start,
+        "epochs": num_epochs,
+        "images": len(subset),
+    }
+
+
+def comparison_markdown(results: Sequence[StrategyResult]) -> str:
+    """The comparison as a Markdown table (one row per strategy)."""
+    lines = [
+        "| strategy | val accuracy | wall time (s) | epochs | s / epoch | trainable params "
+        "| note |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        per_epoch = f"{r.seconds_per_epoch:.3g}" if r.seconds_per_epoch is not None else "-"
+        lines.append(
+            f"| {r.strategy} | {r.val_accuracy:.3f} | {r.wall_seconds:.1f} | {r.epochs} | "
+            f"{per_epoch} | {r.trainable_parameters:,} | {r.note} |"
+        )
+    return "\n".join(lines)
+
+
+def show_comparison(results: Sequence[StrategyResult]) -> None:
+    """Display the comparison table in the notebook. Notebook 05."""
+    display(Markdown(comparison_markdown(results)))
+
+
+def plot_comparison(results: Sequence[StrategyResult], chance: float | None = None):
+    """Bar charts of val accuracy, wall time and trainable parameters (log scales). Notebook 05."""
+    names = [r.strategy for r in results]
+    colours = plt.cm.tab10(np.arange(len(results)))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+    panels = (
+        ("val accuracy", [r.val_accuracy for r in results], False),
+        ("wall time (s, log)", [max(r.wall_seconds, 1e-3) for r in results], True),
+        ("trainable parameters (log)", [max(r.trainable_parameters, 1) for r in results], True),
+    )
+    for ax, (title, values, log) in zip(axes, panels, strict=True):
+        bars = ax.barh(names, values, color=colours)
+        ax.invert_yaxis()
+        ax.set_title(title)
+        if log:
+            ax.set_xscale("log")
+        else:
+            ax.set_xlim(0, 1.05)
+            if chance is not None:
+                ax.axvline(chance, color="grey", linestyle="--", label="chance")
+                ax.legend(loc="lower right", fontsize=8)
+        for bar, value in zip(bars, values, strict=True):
+            label = f"{value:.3f}" if not log else f"{value:,.3g}"
+            ax.text(
+                bar.get_width(),
+                bar.get_y() + bar.get_height() / 2,
+                " " + label,
+                va="center",
+                fontsize=8,
+            )
+    for ax in axes[1:]:
+        ax.set_yticklabels([])
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(
+    curves: Mapping[str, Mapping[int, float]],
+    *,
+    total: int | None = None,
+    chance: float | None = None,
+    title: str = "",
+    ax=None,
+):
+    """Val accuracy against the number of training images, one line per strategy.
+
+    curves: {strategy: {number of training images: val accuracy}}. total adds a top axis in
+    percent of the full training set. Notebook 05.
+    """
+    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    for name, points in curves.items():
+        sizes = sorted(points)
+        ax.plot(sizes, [points[n] for n in sizes], marker="o", label=name)
+    if chance is not None:
+        ax.axhline(chance, color="grey", linestyle="--", label="chance")
+    ax.set_xscale("log")
+    ax.set_xlabel("training images (log scale)")
+    ax.set_ylabel("val accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    if total:
+        top = ax.secondary_xaxis(
+            "top", functions=(lambda n: 100 * n / total, lambda p: p * total / 100)
+        )
+        top.set_xlabel("% of the training set")
+    return ax
+
+
+DECISION_ADVICE = {
+    ("small", "similar"): "train a classifier on the features\n(linear probe / fixed extractor)",
+    ("large", "similar"): "fine-tune\n(upper layers, or all of them)",
+    ("small", "different"): "classifier on earlier-layer features\n(hard case)",
+    ("large", "different"): "fine-tune everything\n(or consider training from scratch)",
+}
+
+
+def plot_decision_matrix(cells: Mapping[tuple[str, str], str], title: str = ""):
+    """The 2x2 data size x similarity matrix: the usual advice plus measured numbers per cell.
+
+    cells: {(size, similarity): text}, size in {"small", "large"}, similarity in
+    {"similar", "different"}; the text (measured accuracies, say) is written under the advice
+    from DECISION_ADVICE. Notebook 05.
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(13, 7.5))
+    shades = {"similar": "#e8f1fb", "different": "#fdf0e6"}
+    for row, size in enumerate(("large", "small")):
+        for col, similarity in enumerate(("similar", "different")):
+            ax = axes[row, col]
+            ax.set_facecolor(shades[similarity])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.text(
+                0.5,
+                0.93,
+                DECISION_ADVICE[(size, similarity)],
+                ha="center",
+                va="top",
+                fontsize=11,
+                fontweight="bold",
+                transform=ax.transAxes,
+            )
+            ax.text(
+                0.04,
+                0.60,
+                cells.get((size, similarity), "(not measured)"),
+                ha="left",
+                va="top",
+                fontsize=9,
+                family="monospace",
+                transform=ax.transAxes,
+            )
+            if row == 0:
+                ax.set_title(f"{similarity} to ImageNet", fontsize=12)
+            if col == 0:
+                ax.set_ylabel(f"{size} data", fontsize=12)
+    if title:
+        fig.suptitle(title, fontsize=13)
+    fig.tight_layout()
+    return fig

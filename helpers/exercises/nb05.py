@@ -1,0 +1,114 @@
+"""Checks for notebook 05's exercises (fixed extractor vs fine-tuning, and when to use which)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from helpers.exercises import feedback
+
+CACHE_OPTIONS = {
+    "a": "the backbone's weights change from epoch to epoch",
+    "b": "data augmentation: every epoch sees new random crops and flips, so new features",
+    "c": "the head is trained with a different optimizer",
+    "d": "nothing: the cached way gives exactly the same model",
+}
+STRATEGIES = ("zero-shot", "linear probe", "earlier-layer probe", "fine-tune", "from scratch")
+
+
+def check_head_parameters(
+    answer: int | None, in_features: int = 1280, num_classes: int = 2
+) -> bool:
+    """Exercise 1: how many values the fixed extractor trains (its new nn.Linear head)."""
+    expected = in_features * num_classes + num_classes
+    if answer == in_features * num_classes:
+        return feedback(False, "", "close: you counted the weights; add the bias (one per class).")
+    return feedback(
+        answer == expected,
+        f"{in_features} x {num_classes} weights + {num_classes} biases = {expected:,}: the "
+        "head is all that learns, which is why training it on cached features takes seconds.",
+        f"the head is nn.Linear({in_features}, {num_classes}): count its weight matrix and "
+        "its bias (or run freezing.count_parameters on the fixed-extractor model).",
+    )
+
+
+def check_cache_limitation(answer: str | None) -> bool:
+    """Exercise 2: what the cached features cannot reproduce of the tutorial's fixed extractor."""
+    choice = (answer or "").strip().lower()[:1]
+    hints = {
+        "a": "the backbone is frozen in both ways: its weights never change. That is exactly "
+        "why its features can be computed once.",
+        "c": "the optimizer is a detail; both ways could use the same one. Look at the "
+        "transform of the training data.",
+        "d": "compare the training transforms: the tutorial way uses RandomResizedCrop and "
+        "RandomHorizontalFlip, the cache refuses random transforms. Why?",
+    }
+    return feedback(
+        choice == "b",
+        "with a frozen backbone the only thing that changes between epochs is the input: "
+        "random crops and flips. Cached features see one fixed view of each image; that is "
+        "the price of the speed-up (you could cache several augmented copies instead).",
+        hints.get(choice, f"pick one of {', '.join(CACHE_OPTIONS)} (see CACHE_OPTIONS)."),
+    )
+
+
+def first_win(curves: Mapping[str, Mapping[int, float]], winner: str, loser: str) -> int | None:
+    """The smallest training size at which curves[winner] beats curves[loser], or None."""
+    shared = sorted(set(curves[winner]) & set(curves[loser]))
+    return next((n for n in shared if curves[winner][n] > curves[loser][n]), None)
+
+
+def check_crossover(
+    answer: int | None | str,
+    curves: Mapping[str, Mapping[int, float]],
+    winner: str = "fine-tune",
+    loser: str = "linear probe",
+) -> bool:
+    """Exercise 3: from the notebook's learning curves, where fine-tuning first beats the probe.
+
+    answer: a number of training images, or "never".
+    """
+    expected = first_win(curves, winner, loser)
+    shared = sorted(set(curves[winner]) & set(curves[loser]))
+    table = ", ".join(f"{n}: {curves[winner][n]:.3f} vs {curves[loser][n]:.3f}" for n in shared)
+    given = None if answer in (None, "never") else answer
+    if answer is None:
+        return feedback(False, "", f"read the plot or the numbers ({winner} vs {loser}): {table}.")
+    verdict = f"at {expected} training images" if expected is not None else "at no size measured"
+    return feedback(
+        given == expected,
+        f"{winner} first beats {loser} {verdict} ({table}). Below that, the frozen "
+        "features plus a few thousand trained values win: too little data to move millions.",
+        f"compare the two curves point by point ({winner} vs {loser}): {table}. Answer the "
+        'smallest number of images where the first is higher, or "never".',
+    )
+
+
+def check_xray_strategy(answer: str | None, small_different: Mapping[str, float]) -> bool:
+    """Exercise 4: the strategy for 30 labelled X-ray images, explained with measured numbers.
+
+    small_different: {strategy: val accuracy} measured on the small, dissimilar (digits) cell.
+    """
+    choice = (answer or "").strip().lower()
+    measured = ", ".join(f"{name} {acc:.3f}" for name, acc in small_different.items())
+    probes = {"linear probe", "earlier-layer probe"}
+    best_probe = max((small_different.get(p, 0.0) for p in probes), default=0.0)
+    correct = set(probes)
+    if small_different.get("fine-tune", 0.0) > best_probe:
+        correct.add("fine-tune")  # the notebook's own evidence says so; accept it
+    hints = {
+        "zero-shot": "ImageNet has no 'pneumonia' class: zero-shot logits only work when the "
+        "target classes are among the 1,000 ImageNet ones (as ants and bees are).",
+        "from scratch": "30 images cannot train millions of weights from random values; "
+        f"in this notebook, with few digits: {measured}.",
+        "fine-tune": "with 30 images, updating millions of weights overfits easily and costs "
+        f"the most; in this notebook, with few digits: {measured}.",
+    }
+    if choice not in STRATEGIES:
+        return feedback(False, "", f"answer one of {', '.join(STRATEGIES)}.")
+    return feedback(
+        choice in correct,
+        f"small and dissimilar data: keep the backbone frozen and train only a classifier, "
+        f"ideally on features from an earlier, more generic layer (CS231n). Measured here "
+        f"with few digits: {measured}.",
+        hints.get(choice, "look at the small/different cell of the decision matrix."),
+    )

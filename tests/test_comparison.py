@@ -1,0 +1,147 @@
+"""helpers.comparison: balanced nested subsets, the digits images, and the figures."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from helpers import comparison, features, recipes, training
+
+TARGETS = [0] * 40 + [1] * 20 + [2] * 10
+
+
+def test_balanced_subset_keeps_the_class_proportions():
+    chosen = comparison.balanced_subset(TARGETS, 0.5, seed=0)
+    counts = Counter(np.asarray(TARGETS)[chosen].tolist())
+    assert counts == {0: 20, 1: 10, 2: 5}
+    assert list(chosen) == sorted(set(chosen.tolist()))
+
+
+def test_balanced_subset_keeps_every_class_at_tiny_fractions():
+    counts = Counter(np.asarray(TARGETS)[comparison.balanced_subset(TARGETS, 0.01)].tolist())
+    assert counts == {0: 1, 1: 1, 2: 1}
+    counts = Counter(
+        np.asarray(TARGETS)[comparison.balanced_subset(TARGETS, 0.01, min_per_class=3)].tolist()
+    )
+    assert counts == {0: 3, 1: 3, 2: 3}
+
+
+def test_balanced_subsets_are_seeded_and_nested():
+    small = set(comparison.balanced_subset(TARGETS, 0.1, seed=3).tolist())
+    large = set(comparison.balanced_subset(TARGETS, 0.5, seed=3).tolist())
+    assert small < large
+    assert np.array_equal(
+        comparison.balanced_subset(TARGETS, 0.5, seed=3),
+        comparison.balanced_subset(TARGETS, 0.5, seed=3),
+    )
+    assert not np.array_equal(
+        comparison.balanced_subset(TARGETS, 0.5, seed=3),
+        comparison.balanced_subset(TARGETS, 0.5, seed=4),
+    )
+    assert len(comparison.balanced_subset(TARGETS, 1.0)) == len(TARGETS)
+
+
+@pytest.mark.parametrize("fraction", [0, -0.1, 1.5])
+def test_balanced_subset_rejects_bad_fractions(fraction):
+    with pytest.raises(ValueError, match="fraction"):
+        comparison.balanced_subset(TARGETS, fraction)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return comparison.digits_datasets(size=32, val_per_class=20)
+
+
+def test_digits_split_is_balanced_and_disjoint(digits):
+    train, val = digits["train"], digits["val"]
+    assert len(train) + len(val) == 1797
+    assert Counter(val.targets) == dict.fromkeys(range(10), 20)
+    assert train.classes == [str(d) for d in range(10)]
+    assert train.fingerprint != val.fingerprint
+
+
+def test_digits_are_backbone_ready_images(digits):
+    image, label = digits["train"][0]
+    assert image.shape == (3, 32, 32) and image.dtype == torch.float32
+    assert torch.equal(image[0], image[1]) and torch.equal(image[1], image[2])  # grey
+    assert image.min() >= -1.0 and image.max() <= 1.0  # mean = std = 0.5 for Lite0
+    assert image.min() == -1.0  # the background is black
+    assert isinstance(label, int)
+
+
+def test_digits_can_be_cached_and_fingerprints_are_stable(digits):
+    again = comparison.digits_datasets(size=32, val_per_class=20)
+    assert again["train"].fingerprint == digits["train"].fingerprint
+    key = features.cache_key("efficientnet_lite0", digits["train"])
+    bigger = features.cache_key("efficientnet_lite0", comparison.digits_datasets(size=48)["train"])
+    assert key["data"] == digits["train"].fingerprint
+    assert key["transform"] != bigger["transform"]
+
+
+def result(name, accuracy, seconds, epochs, params):
+    return comparison.StrategyResult(name, accuracy, seconds, epochs, params)
+
+
+RESULTS = [
+    result("zero-shot", 0.97, 0.0, 0, 0),
+    result("linear probe", 0.95, 1.5, 1, 2562),
+    result("fine-tune", 0.93, 60.0, 2, 4_000_000),
+]
+
+
+def test_comparison_table_lists_every_strategy():
+    table = comparison.comparison_markdown(RESULTS)
+    lines = table.splitlines()
+    assert len(lines) == 2 + len(RESULTS)
+    assert "| fine-tune | 0.930 | 60.0 | 2 | 30 | 4,000,000 |" in lines[-1]
+    assert "| zero-shot | 0.970 | 0.0 | 0 | - | 0 |" in lines[2]
+
+
+def test_plots_draw_what_they_are_given():
+    fig = comparison.plot_comparison(RESULTS, chance=0.5)
+    assert len(fig.axes) == 3
+    assert [round(b.get_width(), 2) for b in fig.axes[0].patches] == [0.97, 0.95, 0.93]
+    plt.close(fig)
+    ax = comparison.plot_learning_curves(
+        {"probe": {5: 0.8, 50: 0.9}, "fine-tune": {5: 0.6, 50: 0.95}}, total=100, chance=0.5
+    )
+    assert [line.get_label() for line in ax.get_lines()] == ["probe", "fine-tune", "chance"]
+    plt.close(ax.figure)
+    fig = comparison.plot_decision_matrix({("small", "similar"): "probe 0.93"})
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert "probe 0.93" in texts
+    assert texts.count("(not measured)") == 3
+    plt.close(fig)
+
+
+def test_epochs_for_guarantees_a_minimum_of_steps():
+    assert comparison.epochs_for(245, 16, epochs=2, min_steps=12) == 2  # 16 steps per epoch
+    assert comparison.epochs_for(12, 16, epochs=2, min_steps=12) == 12  # 1 step per epoch
+    assert comparison.epochs_for(61, 16, epochs=2, min_steps=12) == 3  # 4 steps per epoch
+    assert comparison.epochs_for(0, 16, epochs=1) == 1
+
+
+def test_train_on_subset_trains_on_the_subset_only(monkeypatch):
+    seen = {}
+
+    def fake_finetune(loaders, **kwargs):
+        seen.update(kwargs, labels=[y for _, ys in loaders["train"] for y in ys.tolist()])
+        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(10))
+        model(torch.zeros(1, 3, 32, 32))
+        return model, training.History()
+
+    monkeypatch.setattr(recipes, "course_finetune", fake_finetune)
+    datasets = comparison.digits_datasets(size=32, val_per_class=2)
+    indices = comparison.balanced_subset(datasets["train"].targets, 0.01)
+    result = comparison.train_on_subset(
+        datasets["train"], datasets["val"], indices, num_classes=10, epochs=1, min_steps=6
+    )
+    assert sorted(seen["labels"]) == sorted(2 * list(range(10)))  # 2 per digit, nothing else
+    assert seen["frozen_groups"] == () and seen["num_classes"] == 10
+    assert seen["epochs"] == 3  # 20 images = 2 steps per epoch; 6 steps need 3 epochs
+    assert result["images"] == 20 and result["epochs"] == 3
+    assert 0.0 <= result["accuracy"] <= 1.0 and result["seconds"] >= 0
