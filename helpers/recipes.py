@@ -7,6 +7,8 @@ epoch's weights restored. Taught in notebook 04, reused by notebook 05 and the b
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 import torch
@@ -15,11 +17,16 @@ from torch.utils.data import DataLoader
 
 from helpers import freezing, models, training
 
-# The course recipe. Measured in notebook 04 (2 CPU cores, hymenoptera, efficientnet_lite0).
+# The course recipe: probe the new head, then fine-tune (LP-FT, Kumar et al., ICLR 2022).
+# Measured on 2 idle CPU cores, hymenoptera, efficientnet_lite0, seeds 0-2: best val accuracy
+# 0.961 / 0.954 / 0.954 in about 50 s each; the same budget without the probe phase gave
+# 0.954 / 0.941 / 0.941 (head lr 3e-3, backbone 1e-4) and 0.954 / 0.935 / 0.935 (3e-3, 3e-4).
 COURSE_BATCH_SIZE = 16
-COURSE_EPOCHS = 5
-COURSE_HEAD_LR = 3e-3
-COURSE_BACKBONE_LR = 3e-4
+COURSE_EPOCHS = 6  # in all: COURSE_PROBE_EPOCHS of them train only the head
+COURSE_PROBE_EPOCHS = 2
+COURSE_PROBE_LR = 3e-3
+COURSE_HEAD_LR = 1e-3
+COURSE_BACKBONE_LR = 1e-4
 COURSE_PCT_START = 0.3  # share of the one-cycle schedule spent warming up
 # The high-resolution early layers: their backward pass dominates a CPU training step, and the
 # edges and textures they detect transfer unchanged, so the course recipe keeps them frozen.
@@ -81,6 +88,56 @@ def _reseed(loaders: dict[str, DataLoader], seed: int) -> None:
         generator.manual_seed(seed)
 
 
+def _score(record: training.EpochRecord) -> tuple[float, float]:
+    """How fit ranks epochs: val accuracy, then lower val loss (train when there is no val)."""
+    if record.val_accuracy is not None:
+        return record.val_accuracy, -record.val_loss
+    return record.train_accuracy, -record.train_loss
+
+
+def _concatenate(first: training.History, second: training.History) -> training.History:
+    """One History of two consecutive fits, epochs numbered on; best is the better phase's."""
+    offset = len(first.records)
+    records = first.records + [
+        dataclasses.replace(record, epoch=record.epoch + offset) for record in second.records
+    ]
+    best_epochs = {first.best_epoch}
+    if second.best_epoch is not None:
+        best_epochs.add(second.best_epoch + offset)
+    candidates = [record for record in records if record.epoch in best_epochs]
+    best = max(candidates, key=_score).epoch if candidates else None  # a tie goes to the probe
+    return training.History(records, best, first.interrupted or second.interrupted)
+
+
+def probe_head(
+    model: nn.Module,
+    loaders: dict[str, DataLoader],
+    *,
+    epochs: int = COURSE_PROBE_EPOCHS,
+    lr: float = COURSE_PROBE_LR,
+    device: str | torch.device | None = None,
+    callbacks: Iterable[Callback] = (),
+    progress: bool = True,
+) -> training.History:
+    """Train only the head (everything else frozen) with AdamW at lr; returns its History.
+
+    Which parameters were trainable before is restored afterwards. Notebook 04.
+    """
+    was_trainable = [p.requires_grad for p in model.parameters()]
+    freezing.freeze(model)
+    _, head = models.find_head(model)
+    freezing.unfreeze(head)
+    try:
+        optimizer = torch.optim.AdamW(head.parameters(), lr=lr)
+        return training.fit(
+            model, loaders, epochs=epochs, optimizer=optimizer, device=device,
+            callbacks=callbacks, progress=progress,
+        )  # fmt: skip
+    finally:
+        for parameter, trainable in zip(model.parameters(), was_trainable, strict=True):
+            parameter.requires_grad = trainable
+
+
 def course_finetune(
     loaders: dict[str, DataLoader],
     *,
@@ -95,42 +152,63 @@ def course_finetune(
     head_lr: float = COURSE_HEAD_LR,
     backbone_lr: float = COURSE_BACKBONE_LR,
     frozen_groups: Sequence[str] | None = None,
+    probe_epochs: int | None = None,
 ) -> tuple[nn.Module, training.History]:
-    """The course's fine-tune: new head, AdamW with a 10x higher LR for the head, one cycle.
+    """The course's fine-tune: probe the new head, then fine-tune with two learning rates.
 
-    Freezes the backbone's early, high-resolution groups (EARLY_GROUPS[backbone] unless
-    frozen_groups is given; pass () to train everything), puts the head and the rest of the
-    backbone in two AdamW parameter groups (head_lr, backbone_lr), and anneals both with
-    OneCycleLR (warm-up for 30% of the steps, then cosine decay), stepped every batch.
-    seed fixes the head's initialisation, the augmentation and the train loader's shuffling.
-    Use loaders built with batch size COURSE_BATCH_SIZE. Returns (model with the best epoch's
-    weights, History). Notebook 04.
+    1. Probe: for probe_epochs (default COURSE_PROBE_EPOCHS when pretrained, 0 from scratch)
+       only the new head learns, so the backbone never sees a random head's large gradients.
+    2. Fine-tune, for the remaining epochs: the early, high-resolution groups stay frozen
+       (EARLY_GROUPS[backbone] unless frozen_groups is given; pass () to train everything);
+       the head and the rest of the backbone go into two AdamW parameter groups (head_lr,
+       backbone_lr), both annealed by OneCycleLR (30% warm-up, then cosine), every batch.
+    At least one epoch is always a fine-tuning epoch. seed fixes the head's initialisation,
+    the augmentation and the train loader's shuffling. Use loaders built with batch size
+    COURSE_BATCH_SIZE. Returns (model with the best epoch's weights, the History of both
+    phases, epochs numbered on). Notebook 04.
     """
     _reseed(loaders, seed)
     if frozen_groups is None:
         frozen_groups = EARLY_GROUPS.get(backbone, ())
+    if probe_epochs is None:
+        probe_epochs = COURSE_PROBE_EPOCHS if pretrained else 0
+    probe_epochs = max(0, min(probe_epochs, epochs - 1))
     model = build_model(num_classes, backbone, pretrained, frozen_groups)
+    callbacks = list(callbacks)
+    probed = training.History()
+    if probe_epochs:
+        probed = probe_head(
+            model, loaders, epochs=probe_epochs, device=device, callbacks=callbacks,
+            progress=progress,
+        )  # fmt: skip
+        if probed.interrupted:
+            return model, probed
+    probed_state = copy.deepcopy(model.state_dict())
     head_params, backbone_params = head_and_backbone_parameters(model)
     groups = [{"params": head_params, "lr": head_lr}]
     if backbone_params:
         groups.append({"params": backbone_params, "lr": backbone_lr})
     optimizer = torch.optim.AdamW(groups)
+    finetune_epochs = epochs - probe_epochs
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer,
         max_lr=[group["lr"] for group in groups],
-        total_steps=epochs * len(loaders["train"]),
+        total_steps=finetune_epochs * len(loaders["train"]),
         pct_start=COURSE_PCT_START,
     )
-    history = training.fit(
+    finetuned = training.fit(
         model,
         loaders,
-        epochs=epochs,
+        epochs=finetune_epochs,
         optimizer=optimizer,
         scheduler=scheduler,
         device=device,
-        callbacks=callbacks,
+        callbacks=[lambda h, c=c: c(_concatenate(probed, h)) for c in callbacks],
         progress=progress,
     )
+    history = _concatenate(probed, finetuned)
+    if history.best_epoch is not None and history.best_epoch <= probe_epochs:
+        model.load_state_dict(probed_state)  # the probe's best beat every fine-tuning epoch
     return model, history
 
 
@@ -173,5 +251,6 @@ def tutorial_finetune(
         device=device,
         callbacks=callbacks,
         progress=progress,
+        freeze_batchnorm_stats=False,  # as in the tutorial: BatchNorm statistics keep moving
     )
     return model, history

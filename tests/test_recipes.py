@@ -100,3 +100,42 @@ def test_tutorial_fixed_extractor_trains_only_the_head(tiny_loaders):
     trainable, _ = freezing.count_parameters(model)
     assert trainable == model.fc.weight.numel() + model.fc.bias.numel()
     assert len(history.records) == 1
+
+
+def test_course_recipe_probes_the_head_first(tiny_loaders, monkeypatch):
+    """Pretrained: the first epochs train only the head, then the fine-tune takes over."""
+    calls = []
+    real_fit = training.fit
+
+    def recording_fit(model, loaders, **kwargs):
+        trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+        calls.append((trainable, kwargs["epochs"]))
+        return real_fit(model, loaders, **kwargs)
+
+    monkeypatch.setattr(recipes.training, "fit", recording_fit)
+    model, history = recipes.course_finetune(tiny_loaders, epochs=3, probe_epochs=2, progress=False)
+    (probe_trainable, probe_epochs), (tune_trainable, tune_epochs) = calls
+    assert probe_trainable == {"classifier.weight", "classifier.bias"}
+    assert (probe_epochs, tune_epochs) == (2, 1)
+    assert probe_trainable < tune_trainable
+    assert history.column("epoch") == [1, 2, 3]
+    best = max(history.records, key=lambda r: (r.val_accuracy, -r.val_loss))
+    assert history.best_epoch == best.epoch
+    assert training.evaluate(model, tiny_loaders["val"], device="cpu")["accuracy"] == pytest.approx(
+        best.val_accuracy
+    )
+
+
+def test_course_recipe_keeps_the_probe_when_fine_tuning_only_hurts(tiny_loaders):
+    """A destructive fine-tuning learning rate: the probe's weights must come back."""
+    model, history = recipes.course_finetune(
+        tiny_loaders, epochs=3, probe_epochs=2, head_lr=50.0, backbone_lr=50.0, progress=False
+    )
+    assert history.best_epoch <= 2, history.column("val_accuracy")
+    accuracy = training.evaluate(model, tiny_loaders["val"], device="cpu")["accuracy"]
+    assert accuracy == pytest.approx(history.best.val_accuracy)
+
+
+def test_from_scratch_skips_the_probe(tiny_loaders, captured_fit):
+    recipes.course_finetune(tiny_loaders, pretrained=False, epochs=2, progress=False)
+    assert captured_fit["epochs"] == 2
