@@ -1,5 +1,8 @@
 """The FreezePanel in a real JupyterLab, in headless Chromium: what a learner sees and clicks.
 
+Opens notebooks/03_freezing.ipynb, runs all its cells (about a minute on 2 CPU cores), then
+unticks a layer group and clicks "Head only", checking the read-out's exact numbers.
+
 Run only this: `pytest -m browser`; skip it: `pytest -m "not browser"`. Needs Debian's
 `chromium` on PATH (`.ci/run` installs it) and PyPI's `playwright` (no browser download).
 """
@@ -178,7 +181,7 @@ def wait_for_trainable(page, readout, expected: int, timeout_ms: int = 10_000) -
 
 def test_freeze_panel_clicks_change_the_readout(jupyter_lab, browser_page, tmp_path):
     page = browser_page
-    run_all_cells(page, f"{jupyter_lab}/lab/tree/tests/browser/freeze_panel.ipynb")
+    run_all_cells(page, f"{jupyter_lab}/lab/tree/notebooks/03_freezing.ipynb")
     panel = page.locator(".freeze-panel").first
     panel.wait_for(timeout=30_000)
     panel.scroll_into_view_if_needed()
