@@ -11,7 +11,8 @@ Four recipes, same data (hymenoptera), same backbone (default efficientnet_lite0
                             runs forward on every augmented batch, and BatchNorm stays in train
                             mode, as in the tutorial
   course fine-tune          notebook 04's recipe: helpers.recipes.course_finetune on
-                            decoded-once data, batch COURSE_BATCH_SIZE
+                            decoded-once data, batch COURSE_BATCH_SIZE, the placeholder GIF
+                            left out as in notebook 04
   course fixed-extractor    notebook 05's: backbone features computed once
                             (helpers.features.cached_features, into an empty cache) and a linear
                             probe trained on them
@@ -35,6 +36,8 @@ from pathlib import Path
 RECIPES = ("tutorial-finetune", "tutorial-fixed", "course-finetune", "course-fixed")
 QUICK_IMAGES_PER_CLASS = 6
 QUICK_EPOCHS = 1
+# Notebook 04 finds this placeholder picture and leaves it out; ImageFolder skips GIFs anyway.
+NOTEBOOK_04_EXCLUDE = ("ants/imageNotFound.gif",)
 
 
 def tutorial_loaders(root: Path, backbone: str, seed: int) -> dict:
@@ -98,7 +101,7 @@ def run_recipe(name: str, root: Path, backbone: str, epochs: int | None, seed: i
         )
         accuracy, epochs_run = history.best.val_accuracy, len(history.records)
     elif name == "course-finetune":
-        datasets = data.image_datasets(root, backbone=backbone)
+        datasets = data.image_datasets(root, backbone=backbone, exclude=NOTEBOOK_04_EXCLUDE)
         loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE, seed=seed)
         _, history = recipes.course_finetune(
             loaders,

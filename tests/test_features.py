@@ -157,3 +157,17 @@ def test_linear_probe_learns_and_is_reproducible():
 def test_linear_probe_rejects_mismatched_inputs():
     with pytest.raises(ValueError, match="labels"):
         features.train_linear_probe(torch.zeros(4, 2), torch.zeros(3, dtype=torch.long))
+
+
+def test_extract_features_is_unchanged_by_the_channels_last_layout():
+    """The faster memory layout changes how the convolutions run, not what they compute."""
+    torch.manual_seed(0)
+    model = models.remove_head(models.load_backbone("efficientnet_lite0", pretrained=False))
+    images = torch.randn(6, 3, 64, 64)
+    with torch.no_grad():
+        expected = model.eval()(images)
+    loader = DataLoader(TensorDataset(images, torch.arange(6)), batch_size=4)
+    extracted, labels = features.extract_features(model, loader, device="cpu", progress=False)
+    assert extracted.shape == (6, 1280)
+    assert torch.allclose(extracted, expected, atol=1e-4)
+    assert labels.tolist() == list(range(6))
