@@ -121,6 +121,31 @@ def frozen_batchnorm_to_eval(model: nn.Module) -> int:
     return switched
 
 
+BATCHNORM_MODES = ("follow-freezing", "inference", "train")
+
+
+def set_batchnorm_mode(model: nn.Module, mode: str = "follow-freezing") -> int:
+    """Put the model's BatchNorm layers in the mode a training epoch wants; call after .train().
+
+    "follow-freezing": layers whose parameters are all frozen use their pretrained statistics
+    (frozen_batchnorm_to_eval), the others keep learning them. "inference": every BatchNorm
+    layer uses its pretrained statistics (its scale and shift still train when unfrozen): the
+    Keras guide's advice for fine-tuning on small batches of data close to the pretraining
+    data. "train": every layer updates its statistics on each batch, frozen or not (the trap).
+    Returns how many layers were put in eval mode. Notebooks 03 and 04.
+    """
+    if mode not in BATCHNORM_MODES:
+        raise ValueError(f"Unknown BatchNorm mode {mode!r}; choose one of {BATCHNORM_MODES}.")
+    if mode == "follow-freezing":
+        return frozen_batchnorm_to_eval(model)
+    if mode == "train":
+        return 0
+    layers = [m for m in model.modules() if isinstance(m, _BATCHNORM_TYPES)]
+    for layer in layers:
+        layer.eval()
+    return len(layers)
+
+
 def head_name(model: nn.Module) -> str:
     """The name of the model's last layer group, its head ("classifier", "fc", ...)."""
     return next(reversed(layer_groups(model)))

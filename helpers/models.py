@@ -6,7 +6,7 @@ Taught in notebooks 01 (a pretrained model at work) and 02 (backbone + head).
 from __future__ import annotations
 
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,23 +140,55 @@ def find_head(model: nn.Module) -> tuple[str, nn.Module]:
     )
 
 
-def replace_head(model: nn.Module, num_classes: int) -> nn.Module:
-    """Swap the final layer for a new, randomly initialised nn.Linear(in, num_classes).
+def replace_head(
+    model: nn.Module, num_classes: int, init_rows: Sequence[int] | None = None
+) -> nn.Module:
+    """Swap the final layer for a new nn.Linear(in, num_classes).
 
-    Works for the course backbones and torchvision's classifiers (fc, classifier[-1],
-    heads.head). Returns the same model, changed in place. Notebooks 03 and 04.
+    The new layer is randomly initialised, or, with init_rows (one index of the old head's
+    outputs per new class, e.g. ImageNet's [310, 309] for ants and bees), a copy of those rows
+    of the old layer: a warm start that predicts like the old head from the first step. Works
+    for the course backbones and torchvision's classifiers (fc, classifier[-1], heads.head).
+    Returns the same model, changed in place. Notebooks 03 and 04.
     """
     path, old = find_head(model)
     if not isinstance(old, nn.Linear):
         raise ValueError(f"the head at {path} is {type(old).__name__}, not nn.Linear")
     parameter = next(model.parameters())
     new = nn.Linear(old.in_features, num_classes).to(parameter.device, parameter.dtype)
+    if init_rows is not None:
+        rows = list(init_rows)
+        if len(rows) != num_classes or not all(0 <= r < old.out_features for r in rows):
+            raise ValueError(
+                f"init_rows needs {num_classes} indices in 0..{old.out_features - 1}, got {rows}"
+            )
+        with torch.no_grad():
+            new.weight.copy_(old.weight[rows])
+            new.bias.copy_(old.bias[rows])
     parent_path, _, child = path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
     setattr(parent, child, new)
     if hasattr(model, "num_classes"):  # timm models keep this in sync with their head
         model.num_classes = num_classes
     return model
+
+
+def imagenet_indices(class_names: Sequence[str]) -> list[int] | None:
+    """ImageNet-1k class indices of class names, or None unless every name is an ImageNet class.
+
+    A name matches a category case-insensitively, also in the plural ("ants" -> "ant" 310,
+    "bees" -> "bee" 309; "_" reads as a space). Used to warm-start a new head. Notebook 04.
+    """
+    categories = {name.lower(): index for index, name in enumerate(imagenet_categories())}
+    indices = []
+    for name in class_names:
+        key = name.lower().replace("_", " ")
+        candidates = (key, key.removesuffix("s"), key.removesuffix("es"))
+        index = next((categories[c] for c in candidates if c in categories), None)
+        if index is None:
+            return None
+        indices.append(index)
+    return indices if len(set(indices)) == len(indices) else None
 
 
 def remove_head(model: nn.Module) -> nn.Module:

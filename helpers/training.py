@@ -20,10 +20,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from helpers.freezing import frozen_batchnorm_to_eval
+from helpers.freezing import set_batchnorm_mode
 
 # Schedulers that expect a step after every batch rather than every epoch.
 _PER_BATCH_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
+# What an epoch's record says it was: only the head learned, a pretrained backbone learned too,
+# a randomly initialised network learned, or plain training (any other fit).
+PHASES = ("probe", "fine-tune", "scratch", "train")
 
 
 def pick_device(preferred: str | None = None) -> torch.device:
@@ -46,7 +49,10 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class EpochRecord:
-    """What one epoch measured. lr is the first parameter group's at the epoch's end."""
+    """What one epoch measured. lr is the first parameter group's at the epoch's end.
+
+    phase: one of PHASES, e.g. "probe" (only the head learned) or "fine-tune".
+    """
 
     epoch: int
     train_loss: float
@@ -55,6 +61,18 @@ class EpochRecord:
     val_accuracy: float | None
     seconds: float
     lr: float
+    phase: str = "train"
+
+
+def epoch_score(record: EpochRecord) -> tuple[float, float]:
+    """The one rule that ranks epochs (higher is better): val accuracy, then lower val loss.
+
+    Without validation, train accuracy then lower train loss. fit keeps the weights of the
+    epoch with the highest score; an earlier epoch wins a tie.
+    """
+    if record.val_accuracy is not None:
+        return record.val_accuracy, -record.val_loss
+    return record.train_accuracy, -record.train_loss
 
 
 @dataclass
@@ -75,6 +93,19 @@ class History:
         return next((r for r in self.records if r.epoch == self.best_epoch), None)
 
     @property
+    def final(self) -> EpochRecord | None:
+        """The last epoch's record: what training ended with, not chosen on the val set."""
+        return self.records[-1] if self.records else None
+
+    @property
+    def probe_end(self) -> int | None:
+        """The last epoch of a leading probe phase (0 when the first epoch is not a probe)."""
+        if not self.records:
+            return None
+        probes = [r.epoch for r in self.records if r.phase == "probe"]
+        return max(probes) if probes else 0
+
+    @property
     def total_seconds(self) -> float:
         return sum(record.seconds for record in self.records)
 
@@ -89,6 +120,44 @@ class History:
         data = json.loads(Path(path).read_text())
         data["records"] = [EpochRecord(**record) for record in data["records"]]
         return cls(**data)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised by fit when training is stopped; .history holds the epochs completed so far.
+
+    It is a KeyboardInterrupt, so the stop button stops the cell (and Run All), while the
+    model keeps the best completed epoch's weights. last_interrupted() returns the history.
+    """
+
+    def __init__(self, history: History, message: str):
+        super().__init__(message)
+        self.history = history
+
+
+_last_interrupted: History | None = None
+
+
+def last_interrupted() -> History | None:
+    """The History of the most recent training run that was stopped (None if none was)."""
+    return _last_interrupted
+
+
+def interrupted(history: History, best_note: str = "") -> TrainingInterrupted:
+    """Mark history as interrupted, remember it for last_interrupted(), and build the error."""
+    global _last_interrupted
+    history.interrupted = True
+    _last_interrupted = history
+    best = history.best
+    kept = (
+        f"the model holds the weights of epoch {best.epoch} ({best.phase}, best so far{best_note})"
+        if best is not None
+        else "no epoch was completed, so the model has the weights it started with"
+    )
+    return TrainingInterrupted(
+        history,
+        f"Training stopped after {len(history.records)} complete epoch(s): {kept}. "
+        "The history so far is training.last_interrupted().",
+    )
 
 
 def _run_epoch(
@@ -133,19 +202,29 @@ def fit(
     device: str | torch.device | None = None,
     criterion: nn.Module | None = None,
     scheduler_per_batch: bool | None = None,
-    freeze_batchnorm_stats: bool = True,
+    batchnorm: str = "follow-freezing",
+    phase: str = "train",
     callbacks: Iterable[Callable[[History], None]] = (),
     progress: bool = True,
 ) -> History:
     """Train for `epochs` on loaders["train"], evaluate on loaders["val"], keep the best weights.
 
-    After the last epoch (or on KeyboardInterrupt: press stop, nothing is lost) the weights
-    of the epoch with the best val accuracy are restored, ties going to the lower val loss.
-    scheduler_per_batch: step the scheduler after every batch (default: for OneCycleLR and
-    CyclicLR) rather than every epoch. freeze_batchnorm_stats keeps BatchNorm layers whose
-    parameters are frozen in eval mode (notebook 03's BatchNorm trap). callbacks get the
-    History after every epoch (a live plot, say). Notebook 04.
+    Args:
+        epochs, optimizer, scheduler: the budget; scheduler_per_batch steps the scheduler
+            after every batch (default: for OneCycleLR and CyclicLR) rather than every epoch.
+        batchnorm: how BatchNorm layers behave while training (freezing.set_batchnorm_mode):
+            "follow-freezing" (frozen layers keep their statistics: notebook 03's BatchNorm
+            trap avoided), "inference" (all keep them) or "train" (all update them).
+        phase: what every epoch's record says it was, one of PHASES ("probe", "fine-tune"...).
+        callbacks: called with the History after every epoch (a live plot, say).
+    Returns:
+        The History. After the last epoch the weights of the best epoch (training.epoch_score:
+        val accuracy, then val loss) are restored. A stop (KeyboardInterrupt, the stop button)
+        restores the best completed epoch too, then raises TrainingInterrupted, so the cell
+        stops; its .history and training.last_interrupted() hold the epochs so far. Notebook 04.
     """
+    if phase not in PHASES:
+        raise ValueError(f"Unknown phase {phase!r}; choose one of {PHASES}.")
     device = pick_device(device) if not isinstance(device, torch.device) else device
     criterion = criterion or nn.CrossEntropyLoss()
     if scheduler_per_batch is None:
@@ -153,6 +232,7 @@ def fit(
     model.to(device)
     history = History()
     best_key, best_state = None, None
+    start_state = copy.deepcopy(model.state_dict())  # restored if stopped before an epoch ends
     val_loader = loaders.get("val")
     steps = epochs * (len(loaders["train"]) + (len(val_loader) if val_loader else 0))
     bar = tqdm(total=steps, desc="fit", unit="batch", disable=not progress)
@@ -160,8 +240,7 @@ def fit(
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             model.train()
-            if freeze_batchnorm_stats:
-                frozen_batchnorm_to_eval(model)
+            set_batchnorm_mode(model, batchnorm)
             bar.set_description(f"epoch {epoch}/{epochs} train")
             train_loss, train_accuracy = _run_epoch(
                 model,
@@ -188,28 +267,25 @@ def fit(
                     val_accuracy,
                     time.perf_counter() - start,
                     optimizer.param_groups[0]["lr"],
+                    phase,
                 )
             )
-            key = (
-                (val_accuracy, -val_loss)
-                if val_loader is not None
-                else (train_accuracy, -train_loss)
-            )
+            key = epoch_score(history.records[-1])
             if best_key is None or key > best_key:
                 best_key, history.best_epoch = key, epoch
                 best_state = copy.deepcopy(model.state_dict())
             for callback in callbacks:
                 callback(history)
     except KeyboardInterrupt:
-        history.interrupted = True
-        print(
-            f"Interrupted after {len(history.records)} complete epoch(s); keeping the best so far."
-        )
+        stop = interrupted(history)
+    else:
+        stop = None
     finally:
         bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
+        model.load_state_dict(best_state if best_state is not None else start_state)
+        model.eval()
+    if stop is not None:
+        raise stop from None
     return history
 
 
@@ -238,6 +314,22 @@ def evaluate(
     loss = (criterion or nn.CrossEntropyLoss())(logits, labels).item()
     accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
     return {"loss": loss, "accuracy": accuracy, "num_samples": len(labels)}
+
+
+def zero_shot_accuracy(
+    imagenet_model: nn.Module,
+    loader: DataLoader,
+    class_indices: Sequence[int],
+    device: str | torch.device | None = None,
+) -> float:
+    """Accuracy of an ImageNet classifier's own logits, restricted to class_indices.
+
+    class_indices[k] is the ImageNet class standing for the loader's label k, e.g. [310, 309]
+    for ants and bees (models.imagenet_indices): no training at all. Notebooks 01, 04 and 05.
+    """
+    logits, labels = predict(imagenet_model, loader, device)
+    predicted = logits[:, list(class_indices)].argmax(dim=1)
+    return (predicted == labels).float().mean().item()
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:

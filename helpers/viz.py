@@ -68,21 +68,32 @@ def show_predictions(images, labels, logits, class_names: Sequence[str], mean, s
 
 
 def plot_history(history: History, axes=None):
-    """Loss and accuracy per epoch, train and val, with the restored best epoch marked."""
+    """Loss and accuracy per epoch, train and val; the probe phase shaded, the best epoch marked.
+
+    The final epoch is what training ended with; the best epoch (chosen on the val set) is the
+    one fit restored. Notebook 04.
+    """
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     epochs = history.column("epoch")
+    probe_end = history.probe_end or 0
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         ax.clear()
+        if probe_end:
+            ax.axvspan(0.5, probe_end + 0.5, color="tab:olive", alpha=0.15, label="probe phase")
         ax.plot(epochs, history.column(f"train_{metric}"), "o-", label="train")
         if any(v is not None for v in history.column(f"val_{metric}")):
-            ax.plot(epochs, history.column(f"val_{metric}"), "o-", label="val")
+            ax.plot(epochs, history.column(f"val_{metric}"), "s-", label="val")
         if history.best_epoch is not None:
-            ax.axvline(history.best_epoch, color="grey", ls=":", label="best epoch")
+            ax.axvline(
+                history.best_epoch, color="black", ls=":",
+                label=f"best epoch ({history.best.phase})",
+            )  # fmt: skip
         ax.set_xlabel("epoch")
         ax.set_ylabel(metric)
+        ax.set_xticks(epochs)
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=8)
     return axes
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "recipes.py"
 SUMMARY = re.compile(
     r"^(fine-tune|fixed-extractor): tutorial (\d\.\d{3}) in ([\d.]+) s; "
-    r"course (\d\.\d{3}) in ([\d.]+) s; speedup ([\d.]+)$"
+    r"course (\d\.\d{3}) in ([\d.]+) s; speedup ([\d.]+); "
+    r"course epoch phase: (probe|fine-tune)$"
 )
 
 
@@ -31,8 +32,10 @@ def test_quick_benchmark_runs_every_recipe(real_data):
         assert any(line.startswith(recipe) for line in lines), recipe
     summaries = [SUMMARY.match(line) for line in lines[-2:]]
     assert all(summaries), lines[-2:]
+    phases = {match.group(1): match.group(7) for match in summaries}
+    assert phases == {"fine-tune": "fine-tune", "fixed-extractor": "probe"}, phases
     for match in summaries:
-        _, tutorial_acc, tutorial_s, course_acc, course_s, speedup = match.groups()
+        _, tutorial_acc, tutorial_s, course_acc, course_s, speedup, _ = match.groups()
         assert 0 <= float(tutorial_acc) <= 1 and 0 <= float(course_acc) <= 1
         # seconds are printed to 0.1 s and the speedup to 0.1: allow exactly that rounding
         tutorial_s, course_s, speedup = float(tutorial_s), float(course_s), float(speedup)

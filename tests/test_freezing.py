@@ -186,3 +186,23 @@ def test_stage_outputs_feed_the_top_of_split_at(lite0):
             assert torch.allclose(top(outputs[k]), expected, atol=1e-5)
     with pytest.raises(ValueError, match="boundaries"):
         freezing.stage_outputs(lite0, loader, [10])
+
+
+@pytest.mark.parametrize(
+    ("mode", "frozen_moves", "trainable_moves"),
+    [("follow-freezing", False, True), ("inference", False, False), ("train", True, True)],
+)
+def test_batchnorm_modes(mode, frozen_moves, trainable_moves):
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Conv2d(4, 4, 1), nn.BatchNorm2d(4)
+    )
+    freezing.freeze(model[1])
+    before = [model[1].running_mean.clone(), model[3].running_mean.clone()]
+    model.train()
+    freezing.set_batchnorm_mode(model, mode)
+    model(torch.randn(8, 3, 8, 8) + 5)
+    assert (not torch.equal(model[1].running_mean, before[0])) == frozen_moves
+    assert (not torch.equal(model[3].running_mean, before[1])) == trainable_moves
+    assert model[3].weight.requires_grad  # inference mode freezes statistics, not parameters
+    with pytest.raises(ValueError, match="follow-freezing"):
+        freezing.set_batchnorm_mode(model, "frozen")

@@ -94,3 +94,24 @@ def test_remove_head_gives_pooled_features():
     model = models.remove_head(models.load_backbone("efficientnet_lite0", pretrained=False))
     with torch.no_grad():
         assert model(torch.randn(1, 3, 96, 96)).shape == (1, 1280)
+
+
+def test_replace_head_can_copy_imagenet_rows():
+    model = models.load_backbone("efficientnet_lite0", pretrained=False)
+    old = model.classifier
+    rows = models.imagenet_indices(["ants", "bees"])
+    assert rows == [models.ANT_CLASS, models.BEE_CLASS]
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = model(x)[:, rows]
+        models.replace_head(model, 2, init_rows=rows)
+        assert torch.allclose(model(x), expected, atol=1e-6)
+    assert model.classifier is not old
+    with pytest.raises(ValueError, match="2 indices"):
+        models.replace_head(models.load_backbone(pretrained=False), 2, init_rows=[1])
+
+
+def test_imagenet_indices_need_every_class():
+    assert models.imagenet_indices(["Ant", "goldfish"]) == [310, 1]
+    assert models.imagenet_indices(["ants", "widgets"]) is None
+    assert models.imagenet_indices([str(d) for d in range(10)]) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -86,27 +88,98 @@ def test_per_batch_scheduler_is_stepped_every_batch():
     assert history.column("lr")[-1] < history.column("lr")[0] / 5  # annealed by the end
 
 
-def test_keyboard_interrupt_keeps_best_weights_and_history():
+def test_a_stop_keeps_the_best_weights_and_then_stops_the_cell():
     model = small_model()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    states = {}
 
     def stop_after_two(history):
+        states[len(history.records)] = copy.deepcopy(model.state_dict())
         if len(history.records) == 2:
             raise KeyboardInterrupt
 
-    history = training.fit(
-        model,
-        memorisable_loaders(),
-        epochs=10,
-        optimizer=optimizer,
-        device="cpu",
-        progress=False,
-        callbacks=[stop_after_two],
-    )
-    assert history.interrupted
-    assert len(history.records) == 2
-    assert history.best_epoch in (1, 2)
+    with pytest.raises(training.TrainingInterrupted, match="after 2 complete epoch") as stop:
+        training.fit(
+            model,
+            memorisable_loaders(),
+            epochs=10,
+            optimizer=optimizer,
+            device="cpu",
+            progress=False,
+            callbacks=[stop_after_two],
+        )
+    assert isinstance(stop.value, KeyboardInterrupt)  # so Jupyter stops the cell and Run All
+    history = stop.value.history
+    assert history.interrupted and len(history.records) == 2
+    assert training.last_interrupted() is history
+    best = max(history.records, key=training.epoch_score)
+    assert history.best_epoch == best.epoch
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, states[best.epoch][name]), name
     assert not model.training
+
+
+def test_a_stop_in_the_first_epoch_restores_the_starting_weights():
+    model = small_model()
+    before = copy.deepcopy(model.state_dict())
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    steps = 0
+    original_step = optimizer.step
+
+    def step_then_stop(*args, **kwargs):
+        nonlocal steps
+        original_step(*args, **kwargs)
+        steps += 1
+        if steps == 2:  # mid-epoch, after the weights have moved
+            raise KeyboardInterrupt
+
+    optimizer.step = step_then_stop
+    loaders = memorisable_loaders()
+    with pytest.raises(training.TrainingInterrupted, match="weights it started with"):
+        training.fit(model, loaders, epochs=3, optimizer=optimizer, device="cpu", progress=False)
+    assert steps == 2
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+
+
+def test_every_epoch_records_its_phase():
+    model = small_model()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    history = training.fit(
+        model, memorisable_loaders(), epochs=2, optimizer=optimizer, device="cpu",
+        progress=False, phase="probe",
+    )  # fmt: skip
+    assert history.column("phase") == ["probe", "probe"]
+    assert history.final is history.records[-1]
+    assert history.probe_end == 2
+    with pytest.raises(ValueError, match="fine-tune"):
+        training.fit(model, memorisable_loaders(), epochs=1, optimizer=optimizer, phase="tune")
+
+
+def test_epoch_score_ranks_accuracy_then_loss():
+    def record(accuracy, loss):
+        return training.EpochRecord(1, 1.0, 0.5, loss, accuracy, 1.0, 0.1)
+
+    assert training.epoch_score(record(0.9, 0.5)) > training.epoch_score(record(0.8, 0.1))
+    assert training.epoch_score(record(0.9, 0.2)) > training.epoch_score(record(0.9, 0.3))
+    no_val = training.EpochRecord(1, 0.3, 0.7, None, None, 1.0, 0.1)
+    assert training.epoch_score(no_val) == (0.7, -0.3)
+
+
+def test_zero_shot_accuracy_reads_the_chosen_logits():
+    images = torch.tensor([[1.0], [0.0], [0.0], [1.0]])
+    labels = torch.tensor([0, 1, 1, 0])
+    loader = DataLoader(TensorDataset(images, labels), batch_size=2)
+
+    class ImageNetLike(nn.Module):
+        def forward(self, x):
+            logits = torch.zeros(len(x), 5)
+            logits[:, 3] = x[:, 0]  # class 3 fires on label-0 inputs
+            logits[:, 1] = 1 - x[:, 0]
+            return logits
+
+    assert training.zero_shot_accuracy(ImageNetLike(), loader, [3, 1], "cpu") == 1.0
+    assert training.zero_shot_accuracy(ImageNetLike(), loader, [1, 3], "cpu") == 0.0
 
 
 def test_history_round_trips_through_json(tmp_path):

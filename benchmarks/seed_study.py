@@ -1,0 +1,231 @@
+"""Multi-seed study of the course recipe: the numbers notebooks 04 and 05 quote but cannot rerun.
+
+    COURSE_DATA_DIR=../shared/data python benchmarks/seed_study.py hymenoptera   # about 15 min
+    COURSE_DATA_DIR=../shared/data python benchmarks/seed_study.py digits        # about 10 min
+
+hymenoptera (efficientnet_lite0, 224 px, batch COURSE_BATCH_SIZE, the placeholder GIF left out
+as in notebook 04), for each seed: the zero-shot ImageNet ant/bee logits; a head-only probe
+(recipes.probe_head, random head, COURSE_PROBE_EPOCHS epochs); and each recipe variant below,
+with its final-epoch and best-epoch val accuracy and the phase of both.
+
+digits (sklearn's 8x8 digits at DIGITS_SIZE px, batch DIGITS_BATCH_SIZE), for each seed:
+fine-tune with recipes.FAR_DOMAIN, the same network from scratch with the same settings, on
+all 1,297 training digits and on a DIGITS_SMALL share of them; and linear probes on the
+frozen features of every layer group from blocks.3 up and on the raw pixels.
+
+Each study writes benchmarks/results/<study>.json with the commit, date, machine and
+recipes.recipe_fingerprint(): tests/test_seed_study.py fails when a saved table describes a
+recipe that has changed since. Notebooks load the tables with helpers.study.load_study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+from helpers import comparison, data, features, models, recipes, training
+
+RESULTS = Path(__file__).resolve().parent / "results"
+NOTEBOOK_04_EXCLUDE = ("ants/imageNotFound.gif",)
+SEEDS = (0, 1, 2, 3, 4)
+DIGITS_SEEDS = (0, 1, 2)
+DIGITS_SIZE = 48
+DIGITS_BATCH_SIZE = 32
+DIGITS_SMALL = 0.04  # about 5 digits per class
+DIGITS_SMALL_MIN_STEPS = 24
+DIGITS_LAYERS = ("blocks.3", "blocks.4", "blocks.5", None)  # None: the final pooled features
+
+# What each change of the recipe buys: the course recipe, then one ingredient taken away at a time.
+HYMENOPTERA_VARIANTS = {
+    "course": {},
+    "random head + probe": {"warm_start": False},
+    "BatchNorm in train mode": {"batchnorm": "train"},
+    "previous recipe": {
+        "warm_start": False,
+        "head_lr": 1e-3,
+        "backbone_lr": 1e-4,
+        "batchnorm": "follow-freezing",
+        "crop_scale": (0.08, 1.0),
+    },
+}
+
+
+def _run_summary(history: training.History) -> dict:
+    return {
+        "val_accuracy": history.column("val_accuracy"),
+        "phases": history.column("phase"),
+        "final": history.final.val_accuracy,
+        "final_phase": history.final.phase,
+        "best": history.best.val_accuracy,
+        "best_epoch": history.best_epoch,
+        "best_phase": history.best.phase,
+        "seconds": history.total_seconds,
+    }
+
+
+def hymenoptera_study(seeds: tuple[int, ...], variants: list[str]) -> dict:
+    root = data.hymenoptera()
+    datasets = data.image_datasets(root, exclude=NOTEBOOK_04_EXCLUDE)
+    loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE)
+    zero_shot = training.zero_shot_accuracy(
+        models.load_backbone(), loaders["val"], models.imagenet_indices(datasets["val"].classes)
+    )
+    runs: dict[str, list[dict]] = {"probe": []}
+    for seed in seeds:
+        recipes._reseed(loaders, seed)
+        model = recipes.build_model()
+        runs["probe"].append(_run_summary(recipes.probe_head(model, loaders, progress=False)))
+        print(f"seed {seed} probe: {runs['probe'][-1]['final']:.3f}", flush=True)
+    for name in variants:
+        settings = dict(HYMENOPTERA_VARIANTS[name])
+        crop_scale = settings.pop("crop_scale", data.CROP_SCALE)
+        variant_loaders = loaders
+        if crop_scale != data.CROP_SCALE:
+            variant_sets = data.image_datasets(
+                root, exclude=NOTEBOOK_04_EXCLUDE, crop_scale=crop_scale
+            )
+            variant_loaders = data.dataloaders(variant_sets, batch_size=recipes.COURSE_BATCH_SIZE)
+        runs[name] = []
+        for seed in seeds:
+            _, history = recipes.course_finetune(
+                variant_loaders, seed=seed, progress=False, **settings
+            )
+            runs[name].append(_run_summary(history))
+            print(f"seed {seed} {name}: {runs[name][-1]['val_accuracy']}", flush=True)
+    return {
+        "zero_shot": zero_shot,
+        "seeds": list(seeds),
+        "val_images": len(datasets["val"]),
+        "variants": {name: HYMENOPTERA_VARIANTS[name] for name in variants},
+        "runs": runs,
+    }
+
+
+def _digits_loaders(digits: dict, indices, seed: int) -> dict:
+    subset = torch.utils.data.Subset(digits["train"], list(indices))
+    generator = torch.Generator().manual_seed(seed)
+    return {
+        "train": torch.utils.data.DataLoader(
+            subset, batch_size=DIGITS_BATCH_SIZE, shuffle=True, generator=generator
+        ),
+        "val": torch.utils.data.DataLoader(digits["val"], batch_size=128),
+    }
+
+
+def digits_study(seeds: tuple[int, ...]) -> dict:
+    digits = comparison.digits_datasets(DIGITS_SIZE)
+    targets = digits["train"].targets
+    sizes = {
+        "small": comparison.balanced_subset(targets, DIGITS_SMALL, seed=0),
+        "large": comparison.balanced_subset(targets, 1.0, seed=0),
+    }
+    probes: dict[str, dict[str, float]] = {size: {} for size in sizes}
+    val_labels = torch.tensor(digits["val"].targets)
+    train_labels = torch.tensor(targets)
+    pixels = {
+        split: torch.tensor(ds.pixels.reshape(len(ds), -1) / 255.0, dtype=torch.float32)
+        for split, ds in digits.items()
+    }
+    layer_features = {"raw pixels": (pixels["train"], pixels["val"])}
+    for layer in DIGITS_LAYERS:
+        train_x, _ = features.cached_features(
+            models.DEFAULT_BACKBONE, digits["train"], layer=layer, progress=False
+        )
+        val_x, _ = features.cached_features(
+            models.DEFAULT_BACKBONE, digits["val"], layer=layer, progress=False
+        )
+        layer_features[layer or "final (conv_head)"] = (train_x, val_x)
+    for size, chosen in sizes.items():
+        chosen = torch.as_tensor(chosen)
+        for name, (train_x, val_x) in layer_features.items():
+            head = features.train_linear_probe(
+                train_x[chosen], train_labels[chosen], num_classes=10
+            )
+            probes[size][name] = features.probe_accuracy(head, val_x, val_labels)
+    runs: dict[str, list[dict]] = {}
+    settings = dict(recipes.FAR_DOMAIN)
+    for size, chosen in sizes.items():
+        epochs = comparison.epochs_for(
+            len(chosen),
+            DIGITS_BATCH_SIZE,
+            settings["epochs"],
+            DIGITS_SMALL_MIN_STEPS if size == "small" else 0,
+        )
+        for name, pretrained in (("fine-tune", True), ("from scratch", False)):
+            key = f"{size} {name}"
+            runs[key] = []
+            for seed in seeds:
+                run_settings = {**settings, "epochs": epochs}
+                _, history = recipes.course_finetune(
+                    _digits_loaders(digits, chosen, seed),
+                    num_classes=10,
+                    pretrained=pretrained,
+                    seed=seed,
+                    progress=False,
+                    **run_settings,
+                )
+                runs[key].append(_run_summary(history))
+                print(f"digits {key} seed {seed}: {runs[key][-1]['val_accuracy']}", flush=True)
+    return {
+        "seeds": list(seeds),
+        "size_px": DIGITS_SIZE,
+        "batch_size": DIGITS_BATCH_SIZE,
+        "images": {size: len(chosen) for size, chosen in sizes.items()},
+        "val_images": len(digits["val"]),
+        "settings": {**settings, "frozen_groups": list(settings["frozen_groups"])},
+        "probes": probes,
+        "runs": runs,
+    }
+
+
+def _commit() -> str:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=RESULTS.parent
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "helpers"],
+        capture_output=True,
+        text=True,
+        cwd=RESULTS.parent,
+    )
+    return result.stdout.strip() + (" (helpers/ modified)" if dirty.stdout.strip() else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("study", choices=("hymenoptera", "digits"))
+    parser.add_argument("--seeds", type=int, nargs="+")
+    parser.add_argument("--variants", nargs="+", choices=list(HYMENOPTERA_VARIANTS))
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/<study>.json")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    if args.study == "hymenoptera":
+        seeds = tuple(args.seeds or SEEDS)
+        table = hymenoptera_study(seeds, args.variants or list(HYMENOPTERA_VARIANTS))
+    else:
+        table = digits_study(tuple(args.seeds or DIGITS_SEEDS))
+    table["meta"] = {
+        "study": args.study,
+        "recipe_fingerprint": recipes.recipe_fingerprint(),
+        "commit": _commit(),
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "
+        f"{torch.__version__}",
+        "minutes": round((time.perf_counter() - start) / 60, 1),
+    }
+    out = args.out or RESULTS / f"{args.study}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(copy.deepcopy(table), indent=1) + "\n")
+    print(f"wrote {out} in {table['meta']['minutes']} min")
+
+
+if __name__ == "__main__":
+    main()
