@@ -37,10 +37,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 NOTEBOOK_04_EXCLUDE = ("ants/imageNotFound.gif",)
 SEEDS = (0, 1, 2, 3, 4)
 DIGITS_SEEDS = (0, 1, 2)
-DIGITS_SIZE = 48
-DIGITS_BATCH_SIZE = 32
-DIGITS_SMALL = 0.04  # about 5 digits per class
-DIGITS_SMALL_MIN_STEPS = 24
+DIGITS_SIZE = comparison.DIGITS_SIZE
+DIGITS_BATCH_SIZE = comparison.DIGITS_BATCH_SIZE
+DIGITS_SMALL = comparison.DIGITS_SMALL
+DIGITS_SMALL_MIN_STEPS = comparison.DIGITS_SMALL_MIN_STEPS
 DIGITS_LAYERS = ("blocks.3", "blocks.4", "blocks.5", None)  # None: the final pooled features
 
 # What each change of the recipe buys: the course recipe, then one ingredient taken away at a time.
@@ -109,17 +109,6 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str]) -> dict:
     }
 
 
-def _digits_loaders(digits: dict, indices, seed: int) -> dict:
-    subset = torch.utils.data.Subset(digits["train"], list(indices))
-    generator = torch.Generator().manual_seed(seed)
-    return {
-        "train": torch.utils.data.DataLoader(
-            subset, batch_size=DIGITS_BATCH_SIZE, shuffle=True, generator=generator
-        ),
-        "val": torch.utils.data.DataLoader(digits["val"], batch_size=128),
-    }
-
-
 def digits_study(seeds: tuple[int, ...]) -> dict:
     digits = comparison.digits_datasets(DIGITS_SIZE)
     targets = digits["train"].targets
@@ -164,8 +153,11 @@ def digits_study(seeds: tuple[int, ...]) -> dict:
             runs[key] = []
             for seed in seeds:
                 run_settings = {**settings, "epochs": epochs}
+                loaders = comparison.subset_loaders(
+                    digits["train"], digits["val"], chosen, DIGITS_BATCH_SIZE, seed
+                )
                 _, history = recipes.course_finetune(
-                    _digits_loaders(digits, chosen, seed),
+                    loaders,
                     num_classes=10,
                     pretrained=pretrained,
                     seed=seed,

@@ -27,6 +27,13 @@ from helpers.models import DEFAULT_BACKBONE, backbone_spec
 DIGITS_CLASSES = tuple(str(d) for d in range(10))
 DIGITS_MAX_VALUE = 16  # load_digits() pixels are counts 0..16 of ink in 4x4 blocks
 LEARNING_CURVE_FRACTIONS = (0.02, 0.05, 0.10, 0.25, 0.50, 1.00)
+# The digits experiments of notebook 05 and benchmarks/seed_study.py: 8x8 digits upscaled to
+# DIGITS_SIZE px, batch DIGITS_BATCH_SIZE; the small set keeps DIGITS_SMALL of the training
+# digits (about 5 per class) and gets at least DIGITS_SMALL_MIN_STEPS optimizer steps.
+DIGITS_SIZE = 48
+DIGITS_BATCH_SIZE = 32
+DIGITS_SMALL = 0.04
+DIGITS_SMALL_MIN_STEPS = 24
 
 
 def balanced_subset(
@@ -142,6 +149,25 @@ def epochs_for(num_images: int, batch_size: int, epochs: int, min_steps: int = 0
     return max(epochs, -(-min_steps // steps_per_epoch))
 
 
+def subset_loaders(
+    train_dataset: Dataset,
+    val_dataset: Dataset,
+    indices: Sequence[int],
+    batch_size: int = recipes.COURSE_BATCH_SIZE,
+    seed: int = 0,
+) -> dict[str, DataLoader]:
+    """{"train": shuffled loader over train_dataset[indices], "val": loader over val_dataset}.
+
+    The shuffling order is fixed by seed. Notebook 05 and benchmarks/seed_study.py.
+    """
+    subset = Subset(train_dataset, list(indices))
+    generator = torch.Generator().manual_seed(seed)
+    return {
+        "train": DataLoader(subset, batch_size=batch_size, shuffle=True, generator=generator),
+        "val": DataLoader(val_dataset, batch_size=128),
+    }
+
+
 def train_on_subset(
     train_dataset: Dataset,
     val_dataset: Dataset,
@@ -154,38 +180,34 @@ def train_on_subset(
     backbone: str = DEFAULT_BACKBONE,
     seed: int = 0,
     progress: bool = False,
+    **recipe,
 ) -> dict[str, float]:
-    """Train the course recipe (all layers) on train_dataset[indices]; validate once at the end.
+    """Train the course recipe on train_dataset[indices]; validate once, after the last epoch.
 
-    Skipping the per-epoch validation keeps small-subset points cheap. Returns
-    {"accuracy", "seconds" (training + validation), "epochs", "images"}. Notebook 05.
+    Skipping the per-epoch validation keeps small-subset points cheap. recipe: further
+    arguments of recipes.course_finetune (default frozen_groups=(): every layer trains).
+    Returns {"accuracy", "seconds" (training + validation), "epochs", "images"}. Notebook 05.
     """
-    subset = Subset(train_dataset, list(indices))
-    loader = DataLoader(
-        subset,
-        batch_size=recipes.COURSE_BATCH_SIZE,
-        shuffle=True,
-        generator=torch.Generator().manual_seed(seed),
-    )
-    num_epochs = epochs_for(len(subset), recipes.COURSE_BATCH_SIZE, epochs, min_steps)
+    loaders = subset_loaders(train_dataset, val_dataset, indices, seed=seed)
+    num_epochs = epochs_for(len(indices), recipes.COURSE_BATCH_SIZE, epochs, min_steps)
+    recipe.setdefault("frozen_groups", ())
     start = time.perf_counter()
     model, _ = recipes.course_finetune(
-        {"train": loader},
+        {"train": loaders["train"]},
         num_classes=num_classes,
         backbone=backbone,
         pretrained=pretrained,
         epochs=num_epochs,
         seed=seed,
-        frozen_groups=(),
         progress=progress,
+        **recipe,
     )
-    val_loader = DataLoader(val_dataset, batch_size=64)
-    accuracy = training.evaluate(model, val_loader)["accuracy"]
+    accuracy = training.evaluate(model, loaders["val"])["accuracy"]
     return {
         "accuracy": accuracy,
         "seconds": time.perf_counter() - start,
         "epochs": num_epochs,
-        "images": len(subset),
+        "images": len(indices),
     }
 
 
@@ -281,53 +303,90 @@ def plot_learning_curves(
     return ax
 
 
+# The classic advice (CS231n's transfer-learning notes), and the strategies that follow it.
 DECISION_ADVICE = {
     ("small", "similar"): "train a classifier on the features\n(linear probe / fixed extractor)",
     ("large", "similar"): "fine-tune\n(upper layers, or all of them)",
     ("small", "different"): "classifier on earlier-layer features\n(hard case)",
     ("large", "different"): "fine-tune everything\n(or consider training from scratch)",
 }
+ADVISED = {
+    ("small", "similar"): ("linear probe",),
+    ("large", "similar"): ("fine-tune",),
+    ("small", "different"): ("earlier-layer probe",),
+    ("large", "different"): ("fine-tune", "from scratch"),
+}
 
 
-def plot_decision_matrix(cells: Mapping[tuple[str, str], str], title: str = ""):
-    """The 2x2 data size x similarity matrix: the usual advice plus measured numbers per cell.
+@dataclass
+class MatrixCell:
+    """One measured cell: {strategy: val accuracy}, what counts as noise, and a heading.
 
-    cells: {(size, similarity): text}, size in {"small", "large"}, similarity in
-    {"similar", "different"}; the text (measured accuracies, say) is written under the advice
-    from DECISION_ADVICE. Notebook 05.
+    Strategy names are matched to the advice by their start ("fine-tune", "linear probe",
+    "earlier-layer probe", "from scratch", "zero-shot"...), so "fine-tune (3 seeds)" counts.
     """
-    fig, axes = plt.subplots(2, 2, figsize=(13, 7.5))
+
+    title: str
+    scores: dict[str, float]
+    noise: float
+
+    def leaders(self) -> list[str]:
+        """Every strategy within noise of the best one, best first."""
+        best = max(self.scores.values())
+        tied = [name for name, score in self.scores.items() if best - score <= self.noise]
+        return sorted(tied, key=lambda name: -self.scores[name])
+
+    def verdict(self, advised: Sequence[str]) -> str:
+        """Whether the measured leader is what the advice says, in a few words."""
+        leaders = self.leaders()
+        follows = any(name.startswith(tuple(advised)) for name in leaders)
+        winner = leaders[0] if len(leaders) == 1 else "tie: " + " / ".join(leaders)
+        return f"measured best: {winner}\n" + (
+            "-> agrees with the advice" if follows else "-> the advice does not hold here"
+        )
+
+
+def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str = ""):
+    """The 2x2 data size x similarity matrix: the advice, the measured numbers, the verdict.
+
+    cells: {(size, similarity): MatrixCell}, size in {"small", "large"}, similarity in
+    {"similar", "different"}. In each cell the best strategy (and any within noise of it) is
+    bold and marked with an arrow; the last line says whether that agrees with the advice in
+    DECISION_ADVICE. Returns the figure. Notebook 05.
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
     shades = {"similar": "#e8f1fb", "different": "#fdf0e6"}
+    row_labels = {"large": "more data", "small": "less data"}
     for row, size in enumerate(("large", "small")):
         for col, similarity in enumerate(("similar", "different")):
             ax = axes[row, col]
             ax.set_facecolor(shades[similarity])
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.text(
-                0.5,
-                0.93,
-                DECISION_ADVICE[(size, similarity)],
-                ha="center",
-                va="top",
-                fontsize=11,
-                fontweight="bold",
-                transform=ax.transAxes,
-            )
-            ax.text(
-                0.04,
-                0.60,
-                cells.get((size, similarity), "(not measured)"),
-                ha="left",
-                va="top",
-                fontsize=9,
-                family="monospace",
-                transform=ax.transAxes,
-            )
+            key = (size, similarity)
+            ax.text(0.5, 0.95, "advice: " + DECISION_ADVICE[key], ha="center", va="top",
+                    fontsize=10, style="italic", transform=ax.transAxes)  # fmt: skip
+            cell = cells.get(key)
+            if cell is None:
+                ax.text(0.5, 0.5, "(not measured)", ha="center", transform=ax.transAxes)
+                continue
+            leaders = cell.leaders()
+            ax.text(0.04, 0.75, cell.title, fontsize=10, fontweight="bold",
+                    transform=ax.transAxes)  # fmt: skip
+            width = max(len(name) for name in cell.scores)
+            for line, (name, score) in enumerate(cell.scores.items()):
+                lead = name in leaders
+                ax.text(
+                    0.04, 0.66 - 0.075 * line,
+                    f"{'->' if lead else '  '} {name:<{width}}  {score:.3f}",
+                    fontsize=9, family="monospace", fontweight="bold" if lead else "normal",
+                    transform=ax.transAxes,
+                )  # fmt: skip
+            ax.text(0.04, 0.04, cell.verdict(ADVISED[key]), fontsize=9, transform=ax.transAxes)
             if row == 0:
                 ax.set_title(f"{similarity} to ImageNet", fontsize=12)
             if col == 0:
-                ax.set_ylabel(f"{size} data", fontsize=12)
+                ax.set_ylabel(row_labels[size], fontsize=12)
     if title:
         fig.suptitle(title, fontsize=13)
     fig.tight_layout()

@@ -81,6 +81,13 @@ def leader(scores: dict[str, float], noise: float) -> str:
     return tied[0] if len(tied) == 1 else "tie: " + ", ".join(tied)
 
 
+def show_markdown(text: str) -> None:
+    """Display Markdown (a table, say) in the notebook."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(text))
+
+
 def runs_markdown(runs: dict[str, list[dict]], val_images: int) -> str:
     """A Markdown table of a study's runs: final and best epoch, mean +- std over seeds.
 

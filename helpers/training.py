@@ -316,6 +316,38 @@ def evaluate(
     return {"loss": loss, "accuracy": accuracy, "num_samples": len(labels)}
 
 
+def time_training_step(
+    model: nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    repeats: int = 4,
+    batchnorm: str = "follow-freezing",
+) -> float:
+    """Seconds of one training step (forward, backward, AdamW step) with the model's freezing.
+
+    images: (B, 3, H, W). The first step is a warm-up; the fastest of the others is returned,
+    since a busy machine only ever makes a step slower. The weights are restored afterwards;
+    the model is left in train mode, BatchNorm set by batchnorm, as a step uses it.
+    Notebooks 03 and 05.
+    """
+    state = copy.deepcopy(model.state_dict())
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=1e-4)
+    model.train()
+    set_batchnorm_mode(model, batchnorm)
+    seconds = []
+    for _ in range(max(2, repeats)):
+        start = time.perf_counter()
+        loss = nn.functional.cross_entropy(model(images), labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        seconds.append(time.perf_counter() - start)
+    model.zero_grad(set_to_none=True)
+    model.load_state_dict(state)
+    return min(seconds[1:])
+
+
 def zero_shot_accuracy(
     imagenet_model: nn.Module,
     loader: DataLoader,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -303,5 +303,39 @@ def plot_seed_spread(
             ax.axvline(value, color="grey", ls=style, label=f"{name} {value:.3f}")
     ax.set_yticks([])
     ax.set_xlabel(label)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    return ax
+
+
+def plot_seed_study(
+    runs: Mapping[str, Sequence[float]],
+    reference: Mapping[str, float] | None = None,
+    label: str = "final-epoch val accuracy",
+    ax=None,
+):
+    """One row per recipe: a dot per seed (stacked where equal), the mean and +- one std.
+
+    runs: {recipe name: one value per seed}; reference: vertical lines such as the zero-shot
+    accuracy. Equal values are stacked, not drawn on top of each other. Notebooks 04 and 05.
+    """
+    names = list(runs)
+    ax = ax or plt.subplots(figsize=(8, 0.55 * len(names) + 1.2))[1]
+    for row, name in enumerate(names):
+        values = np.asarray(runs[name], dtype=float)
+        seen: dict[float, int] = {}
+        for value in values:
+            offset = seen.get(round(value, 6), 0)
+            seen[round(value, 6)] = offset + 1
+            ax.scatter(value, row - 0.12 + 0.08 * offset, s=28, color="C0", zorder=3)
+        mean, std = values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
+        ax.errorbar(mean, row + 0.25, xerr=std, fmt="D", color="C1", capsize=4, zorder=4)
+    for (name, value), style in zip((reference or {}).items(), (":", "--", "-."), strict=False):
+        ax.axvline(value, color="grey", ls=style, label=f"{name} {value:.3f}")
+    ax.scatter([], [], s=28, color="C0", label="one seed")
+    ax.errorbar([], [], xerr=[], fmt="D", color="C1", capsize=4, label="mean +- std")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.4, -0.6)
+    ax.set_xlabel(label)
+    ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax

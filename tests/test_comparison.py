@@ -111,11 +111,25 @@ def test_plots_draw_what_they_are_given():
     )
     assert [line.get_label() for line in ax.get_lines()] == ["probe", "fine-tune", "chance"]
     plt.close(ax.figure)
-    fig = comparison.plot_decision_matrix({("small", "similar"): "probe 0.93"})
+    cell = comparison.MatrixCell("ants", {"linear probe": 0.93, "fine-tune": 0.925}, noise=0.01)
+    fig = comparison.plot_decision_matrix({("small", "similar"): cell})
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert "probe 0.93" in texts
+    assert any("-> linear probe" in t for t in texts) and any("-> fine-tune" in t for t in texts)
+    assert "measured best: tie: linear probe / fine-tune\n-> agrees with the advice" in texts
     assert texts.count("(not measured)") == 3
     plt.close(fig)
+
+
+def test_matrix_cells_call_ties_and_check_the_advice():
+    cell = comparison.MatrixCell(
+        "digits", {"linear probe": 0.90, "fine-tune (3 seeds)": 0.95}, 0.01
+    )
+    assert cell.leaders() == ["fine-tune (3 seeds)"]
+    assert cell.verdict(("fine-tune",)).endswith("agrees with the advice")
+    assert cell.verdict(("linear probe",)).endswith("does not hold here")
+    close = comparison.MatrixCell("x", {"a": 0.900, "b": 0.905, "c": 0.80}, noise=0.0065)
+    assert close.leaders() == ["b", "a"]
+    assert close.verdict(("c",)) == "measured best: tie: b / a\n-> the advice does not hold here"
 
 
 def test_epochs_for_guarantees_a_minimum_of_steps():
@@ -142,6 +156,7 @@ def test_train_on_subset_trains_on_the_subset_only(monkeypatch):
     )
     assert sorted(seen["labels"]) == sorted(2 * list(range(10)))  # 2 per digit, nothing else
     assert seen["frozen_groups"] == () and seen["num_classes"] == 10
+    assert "val" not in seen  # validated once at the end, not every epoch
     assert seen["epochs"] == 3  # 20 images = 2 steps per epoch; 6 steps need 3 epochs
     assert result["images"] == 20 and result["epochs"] == 3
     assert 0.0 <= result["accuracy"] <= 1.0 and result["seconds"] >= 0

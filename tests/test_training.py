@@ -238,3 +238,14 @@ def test_predict_image_ranks_classes(tmp_path):
         training.predict_image(RedOrBlue(), tmp_path / "missing.jpg", to_tensor, ["red", "blue"])
     with pytest.raises(ValueError, match="3 class names"):
         training.predict_image(RedOrBlue(), path, to_tensor, ["a", "b", "c"])
+
+
+def test_time_training_step_leaves_the_weights_as_they_were():
+    model = small_model()
+    before = copy.deepcopy(model.state_dict())
+    images, labels = torch.randn(8, 10), torch.randint(0, 3, (8,))
+    seconds = training.time_training_step(model, images, labels, repeats=3)
+    assert 0 < seconds < 5
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, before[name]), name
+    assert all(p.grad is None for p in model.parameters())
