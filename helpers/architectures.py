@@ -583,7 +583,10 @@ class ArchitecturePicker:
     """A dropdown of architectures; choosing one builds it (random weights) and shows a summary.
 
     Models are built lazily, on first choice, and kept. `.summary` holds the text shown;
-    `.widget` is the ipywidgets VBox to display. Notebook 02.
+    `.widget` is the ipywidgets VBox to display. When building or summarising a choice fails,
+    `.message` (a Label with class "widget-message", between dropdown and summary) says
+    "Could not update: ..." and the previous summary stays, marked not updated
+    (widgets.errors_shown_in); nothing goes to JupyterLab's log. Notebook 02.
     """
 
     def __init__(
@@ -594,12 +597,16 @@ class ArchitecturePicker:
     ):
         import ipywidgets as widgets
 
+        from helpers.widgets import MESSAGE_CLASS
+
         self._builder = builder
         self._models: dict[str, nn.Module] = {}
         self.summary = ""
         self.dropdown = widgets.Dropdown(options=list(names), value=value, description="model")
+        self.message = widgets.Label()
+        self.message.add_class(MESSAGE_CLASS)
         self.output = widgets.Output()
-        self.widget = widgets.VBox([self.dropdown, self.output])
+        self.widget = widgets.VBox([self.dropdown, self.message, self.output])
         self.dropdown.observe(self._on_change, names="value")
         self._show(value)
 
@@ -621,11 +628,15 @@ class ArchitecturePicker:
         self._show(change["new"])
 
     def _show(self, name: str) -> None:
-        self.summary = summarize(name, self.model(name))
-        # Set the widget's outputs directly rather than printing inside `with self.output`:
-        # that capture relies on the front end and leaks into the cell's output elsewhere.
-        self.output.outputs = ()
-        self.output.append_stdout(self.summary + "\n")
+        from helpers.widgets import errors_shown_in
+
+        with errors_shown_in(self.message, [self.output]):
+            summary = summarize(name, self.model(name))
+            self.summary = summary
+            # Set the widget's outputs directly rather than printing inside `with self.output`:
+            # that capture relies on the front end and leaks into the cell's output elsewhere.
+            self.output.outputs = ()
+            self.output.append_stdout(summary + "\n")
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

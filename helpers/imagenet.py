@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from helpers.models import ANT_CLASS, BEE_CLASS, backbone_spec, imagenet_categories
 from helpers.viz import imshow
+from helpers.widgets import MESSAGE_CLASS, errors_shown_in
 
 RUSSAKOVSKY_2015 = (
     "Russakovsky et al., ImageNet Large Scale Visual Recognition Challenge, IJCV 115 (2015)"
@@ -234,7 +235,7 @@ def search_classes(query: str | int, names: Sequence[str] | None = None) -> list
     text = str(query).strip()
     if not text:
         return []
-    if text.isdigit():
+    if text.isdecimal() and text.isascii():  # "²" is a digit to isdigit(), not to int()
         index = int(text)
         return [(index, names[index])] if index < len(names) else []
     needle = text.lower()
@@ -245,6 +246,8 @@ class ClassSearch(widgets.VBox):
     """A search box over the ImageNet class names: type part of a name, or an index.
 
     .query is the Text box, .results the HTML list, .matches the current [(index, name)].
+    When a search fails, .message (a Label with class "widget-message") says "Could not
+    update: ..." and the previous list stays, marked not updated (widgets.errors_shown_in).
     Notebook 01.
     """
 
@@ -258,15 +261,19 @@ class ClassSearch(widgets.VBox):
             description="Search:",
             continuous_update=True,
         )
+        self.message = widgets.Label()
+        self.message.add_class(MESSAGE_CLASS)
         self.results = widgets.HTML()
-        super().__init__([self.query, self.results])
+        super().__init__([self.query, self.message, self.results])
         self.query.observe(self._update, names="value")
         self.query.value = value
         self._update()
 
     def _update(self, change=None) -> None:
-        self.matches = search_classes(self.query.value, self.names)
-        self.results.value = self._render()
+        with errors_shown_in(self.message, [self.results]):
+            matches = search_classes(self.query.value, self.names)
+            self.matches = matches
+            self.results.value = self._render()
 
     def _render(self) -> str:
         if not self.query.value.strip():

@@ -1,7 +1,9 @@
 """The FreezePanel in a real JupyterLab, in headless Chromium: what a learner sees and clicks.
 
 Opens notebooks/03_freezing.ipynb, runs all its cells (about a minute on 2 CPU cores), then
-unticks a layer group and clicks "Head only", checking the read-out's exact numbers.
+unticks a layer group and clicks "Head only", checking the read-out's exact numbers; then
+starts "Train 1 epoch", stops it with the Kernel menu's "Interrupt Kernel" while it trains,
+checks that the panel's status line reports the stop, and clicks "Reset".
 
 Run only this: `pytest -m browser`; skip it: `pytest -m "not browser"`. Needs Debian's
 `chromium` on PATH (`.ci/run` installs it) and PyPI's `playwright` (no browser download).
@@ -36,7 +38,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 SERVER_START_TIMEOUT_S = 90
-RUN_ALL_TIMEOUT_MS = 240_000
+RUN_ALL_TIMEOUT_MS = 600_000  # a minute on 2 idle cores; over 4 on 2 busy ones
+STOP_TIMEOUT_MS = 60_000
 NUMBER = re.compile(r"\d[\d,]*")
 
 
@@ -179,6 +182,21 @@ def wait_for_trainable(page, readout, expected: int, timeout_ms: int = 10_000) -
     )
 
 
+def click_menu(page, menu: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{menu}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{item}$")).click()
+
+
+def wait_for_text(page, element, prefix: str, timeout_ms: int) -> str:
+    """Wait until element's text starts with prefix; return the text."""
+    page.wait_for_function(
+        "([element, prefix]) => element.innerText.trim().startsWith(prefix)",
+        arg=[element.element_handle(), prefix],
+        timeout=timeout_ms,
+    )
+    return element.inner_text().strip()
+
+
 def test_freeze_panel_clicks_change_the_readout(jupyter_lab, browser_page, tmp_path):
     page = browser_page
     run_all_cells(page, f"{jupyter_lab}/lab/tree/notebooks/03_freezing.ipynb")
@@ -207,6 +225,20 @@ def test_freeze_panel_clicks_change_the_readout(jupyter_lab, browser_page, tmp_p
     wait_for_trainable(page, readout, groups[head])
     assert trainable_from(readout) == (groups[head], total)
     assert [boxes.nth(i).is_checked() for i in range(len(groups))] == [n == head for n in groups]
+
+    # a run stopped with the kernel's interrupt is reported in the panel, not in a log
+    panel.get_by_role("button", name="Unfreeze all").click()  # a slower epoch, to stop
+    wait_for_trainable(page, readout, total)
+    status = panel.locator(".freeze-status")
+    panel.get_by_role("button", name="Train 1 epoch").click()
+    wait_for_text(page, status, "Training 1 epoch", 30_000)
+    page.wait_for_timeout(1_000)
+    click_menu(page, "Kernel", "Interrupt Kernel")
+    stopped = wait_for_text(page, status, "Stopped", STOP_TIMEOUT_MS)
+    assert "nothing was recorded" in stopped and "restored" in stopped
+    assert trainable_from(readout) == (total, total)
+    panel.get_by_role("button", name="Reset").click()  # waits until the panel unlocks it
+    wait_for_text(page, status, "Weights reset", 10_000)
 
     screenshot = tmp_path / "freeze_panel.png"
     panel.screenshot(path=str(screenshot))
