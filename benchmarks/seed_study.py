@@ -1,6 +1,6 @@
 """Multi-seed study of the course recipe: the numbers notebooks 04 and 05 quote but cannot rerun.
 
-    COURSE_DATA_DIR=../shared/data python benchmarks/seed_study.py hymenoptera   # about 15 min
+    COURSE_DATA_DIR=../shared/data python benchmarks/seed_study.py hymenoptera   # 20-40 min
     COURSE_DATA_DIR=../shared/data python benchmarks/seed_study.py digits        # about 10 min
 
 hymenoptera (efficientnet_lite0, 224 px, batch COURSE_BATCH_SIZE, the placeholder GIF left out
@@ -47,6 +47,7 @@ DIGITS_LAYERS = ("blocks.3", "blocks.4", "blocks.5", None)  # None: the final po
 HYMENOPTERA_VARIANTS = {
     "course": {},
     "random head + probe": {"warm_start": False},
+    "BatchNorm follows the freezing": {"batchnorm": "follow-freezing"},
     "BatchNorm in train mode": {"batchnorm": "train"},
     "previous recipe": {
         "warm_start": False,
@@ -71,15 +72,16 @@ def _run_summary(history: training.History) -> dict:
     }
 
 
-def hymenoptera_study(seeds: tuple[int, ...], variants: list[str]) -> dict:
+def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bool = True) -> dict:
+    """The zero-shot and probe baselines (unless baselines is False) and each variant's runs."""
     root = data.hymenoptera()
     datasets = data.image_datasets(root, exclude=NOTEBOOK_04_EXCLUDE)
     loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE)
     zero_shot = training.zero_shot_accuracy(
         models.load_backbone(), loaders["val"], models.imagenet_indices(datasets["val"].classes)
     )
-    runs: dict[str, list[dict]] = {"probe": []}
-    for seed in seeds:
+    runs: dict[str, list[dict]] = {"probe": []} if baselines else {}
+    for seed in seeds if baselines else ():
         recipes._reseed(loaders, seed)
         model = recipes.build_model()
         runs["probe"].append(_run_summary(recipes.probe_head(model, loaders, progress=False)))
@@ -197,13 +199,30 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+")
     parser.add_argument("--variants", nargs="+", choices=list(HYMENOPTERA_VARIANTS))
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/<study>.json")
+    parser.add_argument(
+        "--add", action="store_true", help="run only --variants and add them to the saved table"
+    )
     args = parser.parse_args()
     start = time.perf_counter()
+    out = args.out or RESULTS / f"{args.study}.json"
     if args.study == "hymenoptera":
         seeds = tuple(args.seeds or SEEDS)
-        table = hymenoptera_study(seeds, args.variants or list(HYMENOPTERA_VARIANTS))
+        variants = args.variants or list(HYMENOPTERA_VARIANTS)
+        table = hymenoptera_study(seeds, variants, baselines=not args.add)
+        if args.add:
+            saved = json.loads(out.read_text())
+            if saved["seeds"] != list(seeds) or saved["meta"]["recipe_fingerprint"] != (
+                recipes.recipe_fingerprint()
+            ):
+                raise SystemExit(f"{out} has other seeds or another recipe: run the whole study")
+            saved["runs"].update(table["runs"])
+            saved["variants"].update(table["variants"])
+            table = saved
     else:
         table = digits_study(tuple(args.seeds or DIGITS_SEEDS))
+    minutes = round((time.perf_counter() - start) / 60, 1)
+    if args.add:
+        minutes += table["meta"]["minutes"]
     table["meta"] = {
         "study": args.study,
         "recipe_fingerprint": recipes.recipe_fingerprint(),
@@ -211,9 +230,8 @@ def main() -> None:
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "
         f"{torch.__version__}",
-        "minutes": round((time.perf_counter() - start) / 60, 1),
+        "minutes": minutes,
     }
-    out = args.out or RESULTS / f"{args.study}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(copy.deepcopy(table), indent=1) + "\n")
     print(f"wrote {out} in {table['meta']['minutes']} min")

@@ -251,7 +251,9 @@ def plot_comparison(results: Sequence[StrategyResult], chance: float | None = No
         else:
             ax.set_xlim(0, 1.05)
             if chance is not None:
-                ax.axvline(chance, color="grey", linestyle="--", label="chance")
+                ax.axvline(
+                    chance, color="grey", linestyle="--", label=f"majority class ({chance:.3f})"
+                )
                 ax.legend(loc="lower right", fontsize=8)
         for bar, value in zip(bars, values, strict=True):
             label = f"{value:.3f}" if not log else f"{value:,.3g}"
@@ -286,7 +288,7 @@ def plot_learning_curves(
         sizes = sorted(points)
         ax.plot(sizes, [points[n] for n in sizes], marker="o", label=name)
     if chance is not None:
-        ax.axhline(chance, color="grey", linestyle="--", label="chance")
+        ax.axhline(chance, color="grey", linestyle=":", label=f"majority class ({chance:.3f})")
     ax.set_xscale("log")
     ax.set_xlabel("training images (log scale)")
     ax.set_ylabel("val accuracy")

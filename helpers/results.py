@@ -91,23 +91,23 @@ def show_markdown(text: str) -> None:
 def runs_markdown(runs: dict[str, list[dict]], val_images: int) -> str:
     """A Markdown table of a study's runs: final and best epoch, mean +- std over seeds.
 
-    runs: {name: [one dict per seed with "final", "best", "best_phase", "seconds"]}, as saved
-    by benchmarks/seed_study.py. The spread column counts photos (max - min, in val images).
-    Notebooks 04 and 05.
+    runs: {name: [one dict per seed with "final", "best", "best_phase"]}, as saved by
+    benchmarks/seed_study.py. The spread column counts photos (max - min, in val images).
+    No times: a study's runs share the machine with whatever else runs, so its seconds are
+    not a benchmark (benchmarks/recipes.py is). Notebooks 04 and 05.
     """
     lines = [
         "| run | final epoch | best epoch (chosen on val) | best epoch's phase "
-        "| final: spread in photos | s per run |",
-        "|---|---:|---:|---|---:|---:|",
+        "| final: spread in photos |",
+        "|---|---:|---:|---|---:|",
     ]
     for name, seeds in runs.items():
         finals = [run["final"] for run in seeds]
         phases = sorted({run["best_phase"] for run in seeds})
         photos = round((max(finals) - min(finals)) * val_images)
-        seconds = statistics.fmean(run["seconds"] for run in seeds)
         lines.append(
             f"| {name} | {format_mean_std(finals)} "
             f"| {format_mean_std([run['best'] for run in seeds])} | {', '.join(phases)} "
-            f"| {photos} | {seconds:.0f} |"
+            f"| {photos} |"
         )
     return "\n".join(lines)

@@ -109,7 +109,11 @@ def test_plots_draw_what_they_are_given():
     ax = comparison.plot_learning_curves(
         {"probe": {5: 0.8, 50: 0.9}, "fine-tune": {5: 0.6, 50: 0.95}}, total=100, chance=0.5
     )
-    assert [line.get_label() for line in ax.get_lines()] == ["probe", "fine-tune", "chance"]
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "probe",
+        "fine-tune",
+        "majority class (0.500)",
+    ]
     plt.close(ax.figure)
     cell = comparison.MatrixCell("ants", {"linear probe": 0.93, "fine-tune": 0.925}, noise=0.01)
     fig = comparison.plot_decision_matrix({("small", "similar"): cell})
