@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+# Accuracies are ratios of counts: 142/153 - 141/153 must count as exactly one photo.
+ROUNDING = 1e-9
 
 
 class StaleResultsError(RuntimeError):
@@ -65,7 +67,7 @@ def difference_verdict(
     measured seed-to-seed spread, whichever is larger. Notebooks 04 and 05.
     """
     gap = abs(a - b)
-    if gap <= noise:
+    if gap <= noise + ROUNDING:
         return (
             f"tie: {a_name} and {b_name} differ by {gap:.3f}{unit}, "
             f"within noise ({noise:.3f}{unit})"
@@ -77,7 +79,7 @@ def difference_verdict(
 def leader(scores: dict[str, float], noise: float) -> str:
     """The name of the highest score, or 'tie: a, b' when others are within noise of it."""
     best = max(scores.values())
-    tied = [name for name, score in scores.items() if best - score <= noise]
+    tied = [name for name, score in scores.items() if best - score <= noise + ROUNDING]
     return tied[0] if len(tied) == 1 else "tie: " + ", ".join(tied)
 
 

@@ -119,7 +119,7 @@ def test_plots_draw_what_they_are_given():
     fig = comparison.plot_decision_matrix({("small", "similar"): cell})
     texts = [t.get_text() for ax in fig.axes for t in ax.texts]
     assert any("-> linear probe" in t for t in texts) and any("-> fine-tune" in t for t in texts)
-    assert "measured best: tie: linear probe / fine-tune\n-> agrees with the advice" in texts
+    assert "measured best: tie: linear probe / fine-tune -> agrees with the advice" in texts
     assert texts.count("(not measured)") == 3
     plt.close(fig)
 
@@ -133,7 +133,14 @@ def test_matrix_cells_call_ties_and_check_the_advice():
     assert cell.verdict(("linear probe",)).endswith("does not hold here")
     close = comparison.MatrixCell("x", {"a": 0.900, "b": 0.905, "c": 0.80}, noise=0.0065)
     assert close.leaders() == ["b", "a"]
-    assert close.verdict(("c",)) == "measured best: tie: b / a\n-> the advice does not hold here"
+    assert close.verdict(("c",)) == "measured best: tie: b / a -> the advice does not hold here"
+    with_zero_shot = comparison.MatrixCell(
+        "ants", {"zero-shot": 0.97, "linear probe": 0.90, "fine-tune": 0.95}, noise=0.01
+    )
+    assert with_zero_shot.verdict(("fine-tune",)) == (
+        "measured best: zero-shot (no training)\n"
+        "among trained strategies: fine-tune -> agrees with the advice"
+    )
 
 
 def test_epochs_for_guarantees_a_minimum_of_steps():

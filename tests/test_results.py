@@ -49,6 +49,8 @@ def test_verdicts_call_small_differences_ties():
         "tie: probe, fine-tune"
     )
     assert results.leader({"probe": 0.80, "fine-tune": 0.876}, one_photo) == "fine-tune"
+    exactly_one_photo = {"7 frozen": 142 / 153, "9 frozen": 141 / 153}
+    assert results.leader(exactly_one_photo, one_photo) == "tie: 7 frozen, 9 frozen"
 
 
 def test_runs_markdown_reports_final_best_phase_and_photos():
