@@ -432,24 +432,14 @@ class FreezePanel(widgets.VBox):
             try:
                 if not continued:
                     self.model.load_state_dict(self.start_state)
-                with self.progress_output:
-                    history = training.fit(
-                        self.model,
-                        self.loaders,
-                        epochs=1,
-                        optimizer=self.make_optimizer(parameters),
-                        device=self.device,
-                        batchnorm=batchnorm,
-                        callbacks=self.callbacks,
-                        progress=self.progress,
-                    )
-            except BaseException as error:
-                # whatever stopped the run, it leaves the weights it found
-                self.model.load_state_dict(before)
-                if not isinstance(error, KeyboardInterrupt):
-                    raise
-                self.status.value = STOPPED_MESSAGE
-                return None
+                history, failure = self._fit_one_epoch(parameters, batchnorm)
+                if failure is not None:
+                    # whatever stopped the run, it leaves the weights it found
+                    self.model.load_state_dict(before)
+                    if not isinstance(failure, KeyboardInterrupt):
+                        raise failure
+                    self.status.value = STOPPED_MESSAGE
+                    return None
             finally:
                 self.training = False
                 for control in self._controls():
@@ -457,6 +447,30 @@ class FreezePanel(widgets.VBox):
                 self.refresh()
             return self._record(history, setting, trainable, continued, batchnorm)
         return None
+
+    def _fit_one_epoch(
+        self, parameters: list[nn.Parameter], batchnorm: str
+    ) -> tuple[training.History | None, BaseException | None]:
+        """(history, None), or (None, the exception that ended the epoch, a stop included).
+
+        The exception is caught here, inside the progress Output, because in a kernel an
+        ipywidgets Output context swallows whatever is raised within it.
+        """
+        with self.progress_output:
+            try:
+                history = training.fit(
+                    self.model,
+                    self.loaders,
+                    epochs=1,
+                    optimizer=self.make_optimizer(parameters),
+                    device=self.device,
+                    batchnorm=batchnorm,
+                    callbacks=self.callbacks,
+                    progress=self.progress,
+                )
+            except BaseException as error:  # noqa: BLE001 - handed back to train_one_epoch
+                return None, error
+        return history, None
 
     def _record(
         self,

@@ -160,6 +160,8 @@ def checkbox_parameter_counts(panel) -> dict[str, int]:
     counts = {}
     for label in panel.locator(".widget-checkbox").all():
         text = label.inner_text().strip()
+        if not text.endswith("params)"):  # "continue from the current weights"
+            continue
         name = text.split()[0]
         counts[name] = numbers(text.removeprefix(name))[0]
     return counts

@@ -431,3 +431,28 @@ def test_readout_never_shows_100_percent_with_a_group_frozen():
     panel.checkboxes["1"].value = True
     panel.checkboxes["0"].value = False
     assert panel.readout.value == "Trainable: 2 / 1,001,002 parameters (0.0002%)"
+
+
+class SwallowingOutput:
+    """Stands in for an ipywidgets Output inside a kernel, whose context swallows exceptions."""
+
+    def clear_output(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return True
+
+
+def test_a_stop_is_reported_even_where_the_progress_area_swallows_exceptions():
+    torch.manual_seed(0)
+    model = Tiny()
+    before = weights(model)
+    panel = FreezePanel(model, tiny_loaders(), progress=False)
+    panel.progress_output = SwallowingOutput()
+    panel.make_optimizer = interrupt_on_step(2)
+    assert panel.train_one_epoch() is None
+    assert panel.status.value.startswith("Stopped"), panel.status.value
+    assert same_weights(weights(model), before) and panel.results == []
