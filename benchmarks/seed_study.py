@@ -77,9 +77,13 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bo
     root = data.hymenoptera()
     datasets = data.image_datasets(root, exclude=NOTEBOOK_04_EXCLUDE)
     loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE)
-    zero_shot = training.zero_shot_accuracy(
-        models.load_backbone(), loaders["val"], models.imagenet_indices(datasets["val"].classes)
-    )
+    zero_shot = None  # a baseline: measured once, with the probes
+    if baselines:
+        zero_shot = training.zero_shot_accuracy(
+            models.load_backbone(),
+            loaders["val"],
+            models.imagenet_indices(datasets["val"].classes),
+        )
     runs: dict[str, list[dict]] = {"probe": []} if baselines else {}
     for seed in seeds if baselines else ():
         recipes._reseed(loaders, seed)

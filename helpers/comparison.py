@@ -16,13 +16,13 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import Markdown, display
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
 from helpers import recipes, training
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
+from helpers.results import leaders, show_markdown
 
 DIGITS_CLASSES = tuple(str(d) for d in range(10))
 DIGITS_MAX_VALUE = 16  # load_digits() pixels are counts 0..16 of ink in 4x4 blocks
@@ -229,7 +229,7 @@ def comparison_markdown(results: Sequence[StrategyResult]) -> str:
 
 def show_comparison(results: Sequence[StrategyResult]) -> None:
     """Display the comparison table in the notebook. Notebook 05."""
-    display(Markdown(comparison_markdown(results)))
+    show_markdown(comparison_markdown(results))
 
 
 def plot_comparison(results: Sequence[StrategyResult], chance: float | None = None):
@@ -334,9 +334,7 @@ class MatrixCell:
 
     def leaders(self) -> list[str]:
         """Every strategy within noise of the best one, best first."""
-        best = max(self.scores.values())
-        tied = [name for name, score in self.scores.items() if best - score <= self.noise + 1e-9]
-        return sorted(tied, key=lambda name: -self.scores[name])
+        return leaders(self.scores, self.noise)
 
     def verdict(self, advised: Sequence[str]) -> str:
         """Whether the measured leader is what the advice says, in a few words.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
@@ -76,10 +76,16 @@ def difference_verdict(
     return f"{leader} leads {other} by {gap:.3f}{unit} (noise {noise:.3f}{unit})"
 
 
-def leader(scores: dict[str, float], noise: float) -> str:
-    """The name of the highest score, or 'tie: a, b' when others are within noise of it."""
+def leaders(scores: Mapping[str, float], noise: float) -> list[str]:
+    """Every name whose score is within noise of the highest, best first (the one tie rule)."""
     best = max(scores.values())
     tied = [name for name, score in scores.items() if best - score <= noise + ROUNDING]
+    return sorted(tied, key=lambda name: -scores[name])
+
+
+def leader(scores: Mapping[str, float], noise: float) -> str:
+    """The name of the highest score, or 'tie: a, b' when others are within noise of it."""
+    tied = leaders(scores, noise)
     return tied[0] if len(tied) == 1 else "tie: " + ", ".join(tied)
 
 
