@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
-from helpers import freezing
+from helpers import anatomy, freezing
 from helpers import models as course_models
 
 IMAGENET_METRICS = "ImageNet-1K"
@@ -480,8 +480,10 @@ class HeadInfo:
 
 
 def head_info(name: str, model: nn.Module) -> HeadInfo:
-    """The head of model (via models.find_head): path, input and output width. Notebook 02."""
-    path, head = course_models.find_head(model)
+    """The head of model (anatomy.find_head): path, input and output width. Notebook 02."""
+    path, head = anatomy.find_head(model)
+    if isinstance(head, nn.Conv2d):  # SqueezeNet: a 1x1 convolution scores the classes
+        return HeadInfo(name, path, head.in_channels, head.out_channels)
     return HeadInfo(name, path, head.in_features, head.out_features)
 
 
@@ -502,7 +504,8 @@ def summarize(name: str, model: nn.Module, input_size: int = 224) -> str:
     lines = [f"{name}: {total:,} parameters", "layer groups (input to output):"]
     for group, module in groups.items():
         lines.append(f"  {group:<14} {freezing.count_parameters(module)[1]:>12,}")
-    lines.append(f"head: {head.path} = Linear({head.in_features} -> {head.out_features})")
+    kind = type(anatomy.head(model)).__name__
+    lines.append(f"head: {head.path} = {kind}({head.in_features} -> {head.out_features})")
     lines.append(f"output for a (1, 3, {input_size}, {input_size}) image: {tuple(output.shape)}")
     return "\n".join(lines)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
@@ -18,7 +17,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from helpers.freezing import layer_groups
+from helpers.anatomy import layer_groups
+from helpers.files import save_atomically
 from helpers.models import load_backbone, remove_head
 from helpers.training import pick_device
 
@@ -42,7 +42,7 @@ def extract_features(
     CPU cores EfficientNet-Lite0 then runs at 67 instead of 36 images/s (oneDNN's depthwise
     convolutions prefer it). Notebook 05.
     """
-    device = pick_device(device) if not isinstance(device, torch.device) else device
+    device = pick_device(device)
     model.to(device, memory_format=torch.channels_last).eval()
     features, labels = [], []
     for images, batch_labels in tqdm(loader, desc="features", unit="batch", disable=not progress):
@@ -194,20 +194,8 @@ def cached_features(
     features, labels = extract_features(
         feature_extractor(backbone, layer), loader, device, progress
     )
-    _atomic_save({"key": key, "features": features, "labels": labels}, path)
+    save_atomically({"key": key, "features": features, "labels": labels}, path)
     return features, labels
-
-
-def _atomic_save(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        torch.save(obj, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def train_linear_probe(

@@ -6,58 +6,36 @@ Taught in notebook 03 (freezing), used by 04 and 05.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-if TYPE_CHECKING:  # helpers.training imports this module
-    from helpers.training import History
+# What a model is made of lives in helpers.anatomy; notebook 03 meets these names here.
+from helpers.anatomy import head, head_name, layer_groups, sequential_stages, split_at
+
+__all__ = [
+    "BATCHNORM_MODES",
+    "count_parameters",
+    "describe_trainable",
+    "discriminative_param_groups",
+    "freeze",
+    "frozen_batchnorm_to_eval",
+    "head_name",
+    "head_only",
+    "layer_groups",
+    "sequential_stages",
+    "set_batchnorm_mode",
+    "set_trainable",
+    "split_at",
+    "stage_outputs",
+    "trainable_groups",
+    "trainable_parameters",
+    "training_memory",
+    "unfreeze",
+]
 
 _BATCHNORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
-
-
-def layer_groups(model: nn.Module) -> dict[str, nn.Module]:
-    """The model's parts, input to output, keyed by the attribute names they have in the model.
-
-    EfficientNet (timm): stem, blocks.0 ... blocks.6, conv_head, classifier.
-    ResNet (torchvision): stem, layer1 ... layer4, fc.
-    Anything else: its top-level children that hold parameters.
-    The groups partition the model: every parameter is in exactly one group. Notebook 03.
-    """
-    if _has(model, "conv_stem", "bn1", "blocks", "conv_head", "bn2", "classifier"):
-        groups = {"stem": nn.Sequential(model.conv_stem, model.bn1)}
-        groups.update({f"blocks.{i}": block for i, block in enumerate(model.blocks)})
-        groups["conv_head"] = nn.Sequential(model.conv_head, model.bn2)
-        groups["classifier"] = model.classifier
-    elif _has(model, "conv1", "bn1", "layer1", "layer2", "layer3", "layer4", "fc"):
-        groups = {"stem": nn.Sequential(model.conv1, model.bn1)}
-        groups.update(
-            {name: getattr(model, name) for name in ("layer1", "layer2", "layer3", "layer4")}
-        )
-        groups["fc"] = model.fc
-    else:
-        groups = {
-            name: child
-            for name, child in model.named_children()
-            if any(True for _ in child.parameters())
-        }
-    _check_partition(model, groups)
-    return groups
-
-
-def _has(model: nn.Module, *names: str) -> bool:
-    return all(hasattr(model, name) for name in names)
-
-
-def _check_partition(model: nn.Module, groups: Mapping[str, nn.Module]) -> None:
-    in_groups = [id(p) for group in groups.values() for p in group.parameters()]
-    in_model = {id(p) for p in model.parameters()}
-    if len(in_groups) != len(set(in_groups)) or set(in_groups) != in_model:
-        raise ValueError(
-            f"layer groups of {type(model).__name__} do not cover every parameter exactly once"
-        )
 
 
 def freeze(module: nn.Module) -> nn.Module:
@@ -146,20 +124,14 @@ def set_batchnorm_mode(model: nn.Module, mode: str = "follow-freezing") -> int:
     return len(layers)
 
 
-def head_name(model: nn.Module) -> str:
-    """The name of the model's last layer group, its head ("classifier", "fc", ...)."""
-    return next(reversed(layer_groups(model)))
-
-
 def head_only(model: nn.Module) -> str:
-    """Freeze every group but the head, which is made trainable. Returns the head's name.
-
-    Notebook 03.
+    """Freeze everything but the head (the final classifier layer, anatomy.head), which is
+    made trainable. Returns the head's name. The course's one way to train "only the head":
+    notebook 03, the panel's "Head only", the probe of notebook 04. Notebook 03.
     """
-    name = head_name(model)
     freeze(model)
-    unfreeze(layer_groups(model)[name])
-    return name
+    unfreeze(head(model))
+    return head_name(model)
 
 
 def trainable_groups(model: nn.Module) -> dict[str, bool | None]:
@@ -212,88 +184,6 @@ def discriminative_param_groups(
         if params:
             param_groups.append({"params": params, "lr": lr / lr_decay**depth, "name": name})
     return param_groups
-
-
-class GradualUnfreezer:
-    """A `training.fit` callback: after each epoch, unfreeze the next layer group(s) downwards.
-
-    Start with only the head trainable (head_only) and an optimizer over the trainable
-    parameters; after every epoch this unfreezes the next `groups_per_epoch` frozen groups
-    from the top and adds them to the optimizer as new parameter groups with the learning
-    rate lr / lr_decay**depth (depth 0 is the head): ULMFiT's gradual unfreezing with
-    discriminative learning rates. `unfrozen` records (epoch, [group names]) for each step.
-    fit puts BatchNorm layers of still-frozen groups in eval mode at every epoch's start.
-    Notebook 03.
-    """
-
-    def __init__(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        *,
-        lr: float,
-        lr_decay: float = 2.6,
-        groups_per_epoch: int = 1,
-    ):
-        if groups_per_epoch < 1:
-            raise ValueError("groups_per_epoch must be at least 1")
-        self.model, self.optimizer = model, optimizer
-        self.lr, self.lr_decay, self.groups_per_epoch = lr, lr_decay, groups_per_epoch
-        self.unfrozen: list[tuple[int, list[str]]] = []
-
-    def __call__(self, history: History) -> None:
-        groups = list(reversed(layer_groups(self.model).items()))  # head first
-        in_optimizer = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
-        opened = []
-        for depth, (name, group) in enumerate(groups):
-            if len(opened) == self.groups_per_epoch:
-                break
-            new = [p for p in group.parameters() if id(p) not in in_optimizer]
-            if not new:
-                continue
-            unfreeze(group)
-            self.optimizer.add_param_group(
-                {"params": new, "lr": self.lr / self.lr_decay**depth, "name": name}
-            )
-            opened.append(name)
-        if opened:
-            self.unfrozen.append((len(history.records), opened))
-
-
-def sequential_stages(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The model as (group name, module) stages that, applied in order, compute model(x).
-
-    Supports timm EfficientNets without dropout before the classifier (as loaded here) and
-    torchvision ResNets; the stages share the model's parameters. Used to cache what a frozen
-    trunk outputs and train only the stages above it. Notebook 03.
-    """
-    if _has(model, "conv_stem", "bn1", "blocks", "conv_head", "bn2", "global_pool", "classifier"):
-        if getattr(model, "drop_rate", 0.0):
-            raise ValueError("model has dropout before its classifier; set model.drop_rate = 0")
-        return [
-            ("stem", nn.Sequential(model.conv_stem, model.bn1)),
-            *((f"blocks.{i}", block) for i, block in enumerate(model.blocks)),
-            ("conv_head", nn.Sequential(model.conv_head, model.bn2)),
-            ("classifier", nn.Sequential(model.global_pool, model.classifier)),
-        ]
-    if _has(model, "conv1", "bn1", "relu", "maxpool", "layer4", "avgpool", "fc"):
-        return [
-            ("stem", nn.Sequential(model.conv1, model.bn1, model.relu, model.maxpool)),
-            *((name, getattr(model, name)) for name in ("layer1", "layer2", "layer3", "layer4")),
-            ("fc", nn.Sequential(model.avgpool, nn.Flatten(1), model.fc)),
-        ]
-    raise ValueError(f"sequential_stages knows EfficientNet and ResNet, not {type(model).__name__}")
-
-
-def split_at(model: nn.Module, num_frozen: int) -> tuple[nn.Sequential, nn.Sequential]:
-    """(trunk, top): the first num_frozen stages and the rest, so top(trunk(x)) == model(x).
-
-    Notebook 03.
-    """
-    stages = [module for _, module in sequential_stages(model)]
-    if not 0 <= num_frozen < len(stages):
-        raise ValueError(f"num_frozen must be in 0..{len(stages) - 1}, got {num_frozen}")
-    return nn.Sequential(*stages[:num_frozen]), nn.Sequential(*stages[num_frozen:])
 
 
 def training_memory(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict:

@@ -1,4 +1,4 @@
-"""Pretrained backbones, their heads, and the ImageNet class names.
+"""Pretrained backbones (what each is, its weights, its input) and the ImageNet class names.
 
 Taught in notebooks 01 (a pretrained model at work) and 02 (backbone + head).
 """
@@ -16,6 +16,21 @@ import torchvision
 from torch import nn
 from torchvision.models import ResNet18_Weights
 
+from helpers.anatomy import find_head, remove_head, replace_head
+
+__all__ = [  # find_head, replace_head and remove_head live in helpers.anatomy
+    "BACKBONES",
+    "DEFAULT_BACKBONE",
+    "BackboneSpec",
+    "backbone_spec",
+    "find_head",
+    "imagenet_categories",
+    "imagenet_indices",
+    "load_backbone",
+    "remove_head",
+    "replace_head",
+]
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # The TensorFlow-trained EfficientNet-Lite weights expect inputs scaled to [-1, 1].
@@ -27,7 +42,8 @@ ANT_CLASS, BEE_CLASS = 310, 309
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """What a backbone is, where its weights come from, and the input it expects."""
+    """What a backbone is, where its weights come from, the input it expects, and its early
+    layer groups: the high-resolution ones the course recipe keeps frozen."""
 
     name: str
     description: str
@@ -35,6 +51,7 @@ class BackboneSpec:
     build: Callable[[bool], nn.Module]
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
+    early_groups: tuple[str, ...] = ()
     input_size: int = 224
     resize_size: int = 256
 
@@ -92,6 +109,9 @@ BACKBONES: dict[str, BackboneSpec] = {
         build=_build_efficientnet_lite0,
         mean=TF_INCEPTION_MEAN,
         std=TF_INCEPTION_STD,
+        # The 112 and 56 px layers: edges and textures that transfer unchanged, and a large share
+        # of a CPU training step's backward pass, so the course recipe keeps them frozen.
+        early_groups=("stem", "blocks.0", "blocks.1"),
     ),
     "resnet18": BackboneSpec(
         name="resnet18",
@@ -100,6 +120,7 @@ BACKBONES: dict[str, BackboneSpec] = {
         build=_build_resnet18,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,
+        early_groups=("stem", "layer1"),
     ),
 }
 DEFAULT_BACKBONE = "efficientnet_lite0"
@@ -120,59 +141,6 @@ def load_backbone(name: str = DEFAULT_BACKBONE, pretrained: bool = True) -> nn.M
     return model.eval()
 
 
-def find_head(model: nn.Module) -> tuple[str, nn.Module]:
-    """(dotted name, module) of a classifier's final layer: fc, classifier, classifier[-1], ..."""
-    for path in ("fc", "classifier", "heads.head", "head.fc", "head"):
-        try:
-            module = model.get_submodule(path)
-        except AttributeError:
-            continue
-        if isinstance(module, nn.Sequential):
-            linears = [(i, m) for i, m in enumerate(module) if isinstance(m, nn.Linear)]
-            if linears:
-                index, last = linears[-1]
-                return f"{path}.{index}", last
-        elif isinstance(module, (nn.Linear, nn.Identity)):
-            return path, module
-    raise ValueError(
-        f"{type(model).__name__} has no head at fc, classifier, classifier[-1] or heads.head; "
-        "replace its last layer by hand."
-    )
-
-
-def replace_head(
-    model: nn.Module, num_classes: int, init_rows: Sequence[int] | None = None
-) -> nn.Module:
-    """Swap the final layer for a new nn.Linear(in, num_classes).
-
-    The new layer is randomly initialised, or, with init_rows (one index of the old head's
-    outputs per new class, e.g. ImageNet's [310, 309] for ants and bees), a copy of those rows
-    of the old layer: a warm start that predicts like the old head from the first step. Works
-    for the course backbones and torchvision's classifiers (fc, classifier[-1], heads.head).
-    Returns the same model, changed in place. Notebooks 03 and 04.
-    """
-    path, old = find_head(model)
-    if not isinstance(old, nn.Linear):
-        raise ValueError(f"the head at {path} is {type(old).__name__}, not nn.Linear")
-    parameter = next(model.parameters())
-    new = nn.Linear(old.in_features, num_classes).to(parameter.device, parameter.dtype)
-    if init_rows is not None:
-        rows = list(init_rows)
-        if len(rows) != num_classes or not all(0 <= r < old.out_features for r in rows):
-            raise ValueError(
-                f"init_rows needs {num_classes} indices in 0..{old.out_features - 1}, got {rows}"
-            )
-        with torch.no_grad():
-            new.weight.copy_(old.weight[rows])
-            new.bias.copy_(old.bias[rows])
-    parent_path, _, child = path.rpartition(".")
-    parent = model.get_submodule(parent_path) if parent_path else model
-    setattr(parent, child, new)
-    if hasattr(model, "num_classes"):  # timm models keep this in sync with their head
-        model.num_classes = num_classes
-    return model
-
-
 def imagenet_indices(class_names: Sequence[str]) -> list[int] | None:
     """ImageNet-1k class indices of class names, or None unless every name is an ImageNet class.
 
@@ -189,15 +157,6 @@ def imagenet_indices(class_names: Sequence[str]) -> list[int] | None:
             return None
         indices.append(index)
     return indices if len(set(indices)) == len(indices) else None
-
-
-def remove_head(model: nn.Module) -> nn.Module:
-    """Replace the final layer with nn.Identity, so the model outputs pooled features (B, D)."""
-    path, _ = find_head(model)
-    parent_path, _, child = path.rpartition(".")
-    parent = model.get_submodule(parent_path) if parent_path else model
-    setattr(parent, child, nn.Identity())
-    return model
 
 
 def imagenet_categories() -> list[str]:

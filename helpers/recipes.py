@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from helpers import data, freezing, models, training
+from helpers import anatomy, data, freezing, models, training
 
 # The course recipe. Start the fine-tune from a head that already predicts well: ImageNet's own
 # rows when the classes are ImageNet classes (ants, bees), else a probe (the head alone learns
@@ -33,13 +33,8 @@ COURSE_HEAD_LR = 3e-4
 COURSE_BACKBONE_LR = 3e-5
 COURSE_BATCHNORM = "inference"  # keep ImageNet's statistics: batches of 16 are noisy estimates
 COURSE_PCT_START = 0.3  # share of the one-cycle schedule spent warming up
-# The high-resolution early layers: they detect edges and textures that transfer unchanged, and
-# their backward pass at 112 and 56 px is a large share of a CPU training step, so the course
-# recipe keeps them frozen.
-EARLY_GROUPS = {
-    "efficientnet_lite0": ("stem", "blocks.0", "blocks.1"),
-    "resnet18": ("stem", "layer1"),
-}
+# The layer groups kept frozen while fine-tuning are each backbone's early groups
+# (models.BackboneSpec.early_groups): high-resolution layers whose edges and textures transfer.
 # Data far from ImageNet (8x8 digits, notebook 05): everything trains, BatchNorm learns the new
 # statistics, one learning rate for head and backbone, no probe, more epochs.
 FAR_DOMAIN = {
@@ -77,9 +72,9 @@ def build_model(
 ) -> nn.Module:
     """A pretrained backbone with a new nn.Linear(features, num_classes) head.
 
-    frozen_groups: layer groups (see helpers.freezing.layer_groups) to freeze, e.g.
-    EARLY_GROUPS[backbone]. head_rows: ImageNet classes to copy into the new head (one per
-    class, models.imagenet_indices); None for a random head. Notebook 04.
+    frozen_groups: layer groups (see helpers.anatomy.layer_groups) to freeze, e.g.
+    models.backbone_spec(backbone).early_groups. head_rows: ImageNet classes to copy into the
+    new head (one per class, models.imagenet_indices); None for a random head. Notebook 04.
     """
     model = models.replace_head(models.load_backbone(backbone, pretrained), num_classes, head_rows)
     freezing.set_trainable(model, dict.fromkeys(frozen_groups, False))
@@ -90,8 +85,7 @@ def head_and_backbone_parameters(
     model: nn.Module,
 ) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     """(head parameters, other trainable parameters): the two learning-rate groups."""
-    _, head = models.find_head(model)
-    head_ids = {id(p) for p in head.parameters()}
+    head_ids = {id(p) for p in anatomy.head(model).parameters()}
     trainable = freezing.trainable_parameters(model)
     head_params = [p for p in trainable if id(p) in head_ids]
     backbone_params = [p for p in trainable if id(p) not in head_ids]
@@ -146,11 +140,9 @@ def probe_head(
     restored afterwards. Notebook 04.
     """
     was_trainable = [p.requires_grad for p in model.parameters()]
-    freezing.freeze(model)
-    _, head = models.find_head(model)
-    freezing.unfreeze(head)
+    freezing.head_only(model)
     try:
-        optimizer = torch.optim.AdamW(head.parameters(), lr=lr)
+        optimizer = torch.optim.AdamW(anatomy.head(model).parameters(), lr=lr)
         return training.fit(
             model, loaders, epochs=epochs, optimizer=optimizer, device=device,
             phase="probe", callbacks=callbacks, progress=progress,
@@ -187,8 +179,8 @@ def course_finetune(
             models.imagenet_indices), the new head starts as a copy of those ImageNet rows.
         probe_epochs: head-only epochs first (phase "probe", AdamW at COURSE_PROBE_LR);
             default COURSE_PROBE_EPOCHS for a random head on a pretrained backbone, else 0.
-        frozen_groups: groups kept frozen while fine-tuning; default EARLY_GROUPS[backbone];
-            pass () to train everything.
+        frozen_groups: groups kept frozen while fine-tuning; default the backbone's early
+            groups (models.BackboneSpec.early_groups); pass () to train everything.
         head_lr, backbone_lr: the two AdamW groups' peak rates, annealed by OneCycleLR
             (COURSE_PCT_START warm-up, then cosine) every batch.
         batchnorm: BatchNorm behaviour while fine-tuning (training.fit), default "inference".
@@ -199,7 +191,7 @@ def course_finetune(
     """
     _reseed(loaders, seed)
     if frozen_groups is None:
-        frozen_groups = EARLY_GROUPS.get(backbone, ())
+        frozen_groups = models.backbone_spec(backbone).early_groups
     rows = warm_start_rows(loaders, num_classes, pretrained) if warm_start else None
     if probe_epochs is None:
         probe_epochs = COURSE_PROBE_EPOCHS if pretrained and rows is None else 0
@@ -275,8 +267,7 @@ def tutorial_finetune(
     _reseed(loaders, seed)
     model = models.replace_head(models.load_backbone(backbone, pretrained), num_classes)
     if fixed_feature_extractor:
-        freezing.freeze(model)
-        freezing.unfreeze(models.find_head(model)[1])
+        freezing.head_only(model)
     optimizer = torch.optim.SGD(
         freezing.trainable_parameters(model), lr=TUTORIAL_LR, momentum=TUTORIAL_MOMENTUM
     )
@@ -307,8 +298,9 @@ def recipe_fingerprint() -> str:
     settings = {
         name: value
         for name, value in globals().items()
-        if name.startswith("COURSE_") or name in ("EARLY_GROUPS", "FAR_DOMAIN")
+        if name.startswith("COURSE_") or name == "FAR_DOMAIN"
     }
+    settings["EARLY_GROUPS"] = {name: spec.early_groups for name, spec in models.BACKBONES.items()}
     settings["CROP_SCALE"] = data.CROP_SCALE
     code = [inspect.getsource(f) for f in (course_finetune, probe_head, warm_start_rows)]
     text = json.dumps(settings, sort_keys=True, default=str) + "".join(code)

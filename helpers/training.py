@@ -1,4 +1,4 @@
-"""Training and evaluation: fit, evaluate, predict, History, device choice, seeding.
+"""Training and evaluation: fit, evaluate, predict, export, History, device choice, seeding.
 
 Taught in notebook 04 (the fine-tune), used by 03 and 05.
 """
@@ -20,7 +20,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from helpers.freezing import set_batchnorm_mode
+# Exporting a trained model belongs to training's public API; the code lives in helpers.export.
+from helpers.export import export_model as export_model
+from helpers.export import load_exported as load_exported
+from helpers.files import atomic_path, save_atomically
+from helpers.freezing import layer_groups, set_batchnorm_mode, unfreeze
 
 # Schedulers that expect a step after every batch rather than every epoch.
 _PER_BATCH_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_scheduler.CyclicLR)
@@ -29,8 +33,11 @@ _PER_BATCH_SCHEDULERS = (torch.optim.lr_scheduler.OneCycleLR, torch.optim.lr_sch
 PHASES = ("probe", "fine-tune", "scratch", "train")
 
 
-def pick_device(preferred: str | None = None) -> torch.device:
-    """The given device, else CUDA if available, then Apple's MPS, then the CPU."""
+def pick_device(preferred: str | torch.device | None = None) -> torch.device:
+    """The given device, else CUDA if available, then Apple's MPS, then the CPU.
+
+    The course's one device policy: every function that takes device=None calls this.
+    """
     if preferred is not None:
         return torch.device(preferred)
     if torch.cuda.is_available():
@@ -113,7 +120,8 @@ class History:
         return asdict(self)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+        with atomic_path(path) as temporary:
+            temporary.write_text(json.dumps(self.to_dict(), indent=1))
 
     @classmethod
     def load(cls, path: str | Path) -> History:
@@ -225,7 +233,7 @@ def fit(
     """
     if phase not in PHASES:
         raise ValueError(f"Unknown phase {phase!r}; choose one of {PHASES}.")
-    device = pick_device(device) if not isinstance(device, torch.device) else device
+    device = pick_device(device)
     criterion = criterion or nn.CrossEntropyLoss()
     if scheduler_per_batch is None:
         scheduler_per_batch = isinstance(scheduler, _PER_BATCH_SCHEDULERS)
@@ -294,7 +302,7 @@ def predict(
     model: nn.Module, loader: DataLoader, device: str | torch.device | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(logits (N, C), labels (N,)) for every batch of loader, on the CPU, in eval mode."""
-    device = pick_device(device) if not isinstance(device, torch.device) else device
+    device = pick_device(device)
     model.to(device).eval()
     all_logits, all_labels = [], []
     for images, labels in loader:
@@ -370,13 +378,8 @@ def save_weights(model: nn.Module, path: str | Path) -> Path:
     Load it with load_weights, i.e. torch.load(path, weights_only=True), into a model of the
     same architecture: the file holds weights, not the model's class.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    temporary = path.with_name(path.name + ".partial")
-    torch.save(state, temporary)
-    temporary.replace(path)  # a crash mid-save never leaves a truncated file at path
-    return path
+    return save_atomically(state, path)  # a crash mid-save never leaves a truncated file
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
@@ -409,7 +412,7 @@ def predict_image(
             raise FileNotFoundError(f"No image file at {path.resolve()}.")
         with Image.open(path) as opened:
             image = opened.convert("RGB")
-    device = pick_device(device) if not isinstance(device, torch.device) else device
+    device = pick_device(device)
     model.to(device).eval()
     batch = transform(image.convert("RGB")).unsqueeze(0).to(device)
     probabilities = torch.softmax(model(batch).float(), dim=1)[0].cpu()
@@ -419,3 +422,49 @@ def predict_image(
         )
     ranked = sorted(zip(class_names, probabilities.tolist(), strict=True), key=lambda p: -p[1])
     return dict(ranked)
+
+
+class GradualUnfreezer:
+    """A `training.fit` callback: after each epoch, unfreeze the next layer group(s) downwards.
+
+    Start with only the head trainable (head_only) and an optimizer over the trainable
+    parameters; after every epoch this unfreezes the next `groups_per_epoch` frozen groups
+    from the top and adds them to the optimizer as new parameter groups with the learning
+    rate lr / lr_decay**depth (depth 0 is the head): ULMFiT's gradual unfreezing with
+    discriminative learning rates. `unfrozen` records (epoch, [group names]) for each step.
+    fit puts BatchNorm layers of still-frozen groups in eval mode at every epoch's start.
+    Notebook 03.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        *,
+        lr: float,
+        lr_decay: float = 2.6,
+        groups_per_epoch: int = 1,
+    ):
+        if groups_per_epoch < 1:
+            raise ValueError("groups_per_epoch must be at least 1")
+        self.model, self.optimizer = model, optimizer
+        self.lr, self.lr_decay, self.groups_per_epoch = lr, lr_decay, groups_per_epoch
+        self.unfrozen: list[tuple[int, list[str]]] = []
+
+    def __call__(self, history: History) -> None:
+        groups = list(reversed(layer_groups(self.model).items()))  # head first
+        in_optimizer = {id(p) for g in self.optimizer.param_groups for p in g["params"]}
+        opened = []
+        for depth, (name, group) in enumerate(groups):
+            if len(opened) == self.groups_per_epoch:
+                break
+            new = [p for p in group.parameters() if id(p) not in in_optimizer]
+            if not new:
+                continue
+            unfreeze(group)
+            self.optimizer.add_param_group(
+                {"params": new, "lr": self.lr / self.lr_decay**depth, "name": name}
+            )
+            opened.append(name)
+        if opened:
+            self.unfrozen.append((len(history.records), opened))

@@ -1,4 +1,4 @@
-"""Plots for the notebooks: images, predictions, training curves, confusion matrices.
+"""Plots for the notebooks: images, predictions, training curves, confusion matrices, Grad-CAM.
 
 Every function draws on a matplotlib Axes or Figure and returns it; none changes global
 settings. Used from notebook 01 on.
@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import inspect
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn.functional as F
 from IPython.display import Code, display
 from PIL import Image, UnidentifiedImageError
+from torch import nn
 
 from helpers.training import History
 
@@ -339,3 +342,156 @@ def plot_seed_study(
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return ax
+
+
+# --- Where a model looks: Grad-CAM (notebook 06) ---
+
+
+def find_feature_layer(model: nn.Module, image: torch.Tensor) -> tuple[str, nn.Module]:
+    """(dotted name, module) of the last layer that outputs a spatial (1, C, h, w) map with h*w > 1:
+    the feature map that global pooling averages away. Found with forward hooks on one forward
+    pass, so it works for any CNN (timm's bn2, torchvision ResNet's layer4). Notebook 06.
+
+    image: (3, H, W) or (1, 3, H, W), normalised for the model.
+    """
+    batch = _as_batch(model, image)
+    names = {module: name for name, module in model.named_modules()}
+    spatial: list[nn.Module] = []
+
+    def record(module, inputs, output):
+        if isinstance(output, torch.Tensor) and output.dim() == 4 and output[0, 0].numel() > 1:
+            spatial.append(module)
+
+    handles = [module.register_forward_hook(record) for module in model.modules()]
+    try:
+        with _eval_mode(model), torch.no_grad():
+            model(batch)
+    finally:
+        for handle in handles:
+            handle.remove()
+    layers = [module for module in spatial if module is not model]
+    if not layers:
+        raise ValueError(
+            f"no layer of {type(model).__name__} outputs a (1, C, h, w) feature map larger than "
+            f"1x1 for a {tuple(batch.shape[-2:])} image: use a larger image or pass layer="
+        )
+    return names[layers[-1]], layers[-1]
+
+
+def grad_cam(
+    model: nn.Module,
+    image: torch.Tensor,
+    target: int | None = None,
+    layer: nn.Module | None = None,
+) -> torch.Tensor:
+    """Grad-CAM (Selvaraju et al. 2017): where in the image the evidence for a class lies.
+
+    image: (3, H, W) or (1, 3, H, W), normalised for the model; target: a class index, default
+    the predicted class; layer: whose activations to weigh, default find_feature_layer's.
+    Returns an (H, W) map in [0, 1] on the CPU. Runs in eval mode and gives the gradient to the
+    activation, not the weights, so frozen models and torch.no_grad() callers work; the model's
+    modes, requires_grad flags and hooks are left as they were. Notebook 06.
+    """
+    cam, _ = _grad_cam(model, _as_batch(model, image), target, layer)
+    return cam
+
+
+def _as_batch(model: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    """A (1, 3, H, W) copy of image on the model's device, detached from any graph."""
+    batch = image.detach().unsqueeze(0) if image.dim() == 3 else image.detach()
+    if batch.dim() != 4 or batch.shape[0] != 1:
+        raise ValueError(f"image must be (3, H, W) or (1, 3, H, W), got {tuple(image.shape)}")
+    parameter = next(model.parameters(), None)
+    return batch if parameter is None else batch.to(parameter.device, parameter.dtype)
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """Eval mode inside (no BatchNorm statistics updated, no dropout), each module's mode after."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def _grad_cam(
+    model: nn.Module, batch: torch.Tensor, target: int | None, layer: nn.Module | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the (H, W) Grad-CAM map, the (C,) class probabilities) for a (1, 3, H, W) batch."""
+    if layer is None:
+        layer = find_feature_layer(model, batch)[1]
+    captured: dict[str, torch.Tensor] = {}
+
+    def capture(module, inputs, output):
+        # A fresh leaf that requires grad: the gradient reaches it even when every weight is
+        # frozen, and the clone lets later in-place layers (ReLU(inplace=True)) run unharmed.
+        captured["activation"] = output.detach().requires_grad_(True)
+        return captured["activation"].clone()
+
+    handle = layer.register_forward_hook(capture)
+    try:
+        with _eval_mode(model), torch.enable_grad():
+            logits = model(batch)[0]
+            if "activation" not in captured:
+                raise ValueError(f"layer {type(layer).__name__} is not used by the model")
+            target = int(logits.argmax()) if target is None else int(target)
+            if not 0 <= target < len(logits):
+                raise ValueError(f"target {target} is not a class index: 0..{len(logits) - 1}")
+            (gradient,) = torch.autograd.grad(logits[target], captured["activation"])
+    finally:
+        handle.remove()
+    activation = captured["activation"].detach()[0]  # (C, h, w)
+    if activation.dim() != 3:
+        raise ValueError(f"layer output is {tuple(activation.shape)}, not a (C, h, w) map")
+    weights = gradient[0].mean(dim=(1, 2))  # (C,): how much each channel raises the score
+    cam = torch.relu(torch.einsum("c,chw->hw", weights, activation)).float()
+    cam = F.interpolate(cam[None, None], size=batch.shape[-2:], mode="bilinear")[0, 0]
+    cam = cam - cam.min()
+    peak = cam.max()
+    cam = cam / peak if peak > 0 else cam
+    return cam.cpu(), torch.softmax(logits.detach().float(), dim=0).cpu()
+
+
+def show_grad_cam(
+    model: nn.Module,
+    images,
+    labels=None,
+    *,
+    class_names: Sequence[str],
+    mean: Sequence[float],
+    std: Sequence[float],
+    layer: nn.Module | None = None,
+    columns: int = 4,
+    alpha: float = 0.45,
+    cmap: str = "jet",
+):
+    """A grid of photos with the Grad-CAM map of the predicted class laid over each.
+
+    images: (N, 3, H, W) normalised (or a list of (3, H, W)); labels: (N,) or None. Titles say
+    'predicted (confidence)', plus the truth in red when the prediction is wrong. Notebook 06.
+    """
+    images = list(images)
+    if not images:
+        raise ValueError("no images to show")
+    if layer is None:
+        layer = find_feature_layer(model, images[0])[1]
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.6 * columns, 2.8 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for index, (ax, image) in enumerate(zip(axes.flat, images, strict=False)):
+        cam, probabilities = _grad_cam(model, _as_batch(model, image), None, layer)
+        predicted = int(probabilities.argmax())
+        title, colour = f"{class_names[predicted]} ({probabilities[predicted]:.0%})", "black"
+        if labels is not None:
+            label = int(labels[index])
+            colour = "green" if label == predicted else "red"
+            title += "" if label == predicted else f"\ntrue: {class_names[label]}"
+        imshow(image, mean, std, ax=ax)
+        ax.imshow(cam.numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        ax.set_title(title, color=colour, fontsize=9)
+    fig.tight_layout()
+    return fig

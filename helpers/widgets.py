@@ -209,11 +209,11 @@ class FreezePanel(widgets.VBox):
 
     FreezePanel(model) shows, top to bottom: one checkbox per layer group (input to output,
     `freezing.layer_groups`; ticked = trainable), a read-out of trainable / total parameters,
-    the buttons "Freeze all", "Head only" (the head is the last layer group), "Unfreeze all",
-    "Train 1 epoch" and "Reset", a checkbox "continue from the current weights", a "BatchNorm"
-    toggle ("follow the freezing" / "always train mode"), a status line, and, once something
-    was trained, a results table and a plot of val accuracy per run. Ticking a box sets
-    requires_grad on that group at once.
+    the buttons "Freeze all", "Head only" (the final classifier layer, freezing.head_only),
+    "Unfreeze all", "Train 1 epoch" and "Reset", a checkbox "continue from the current
+    weights", a "BatchNorm" toggle ("follow the freezing" / "always train mode"), a status
+    line, and, once something was trained, a results table and a plot of val accuracy per
+    run. Ticking a box sets requires_grad on that group at once.
 
     The panel keeps a copy of the weights it was created with. With loaders ({"train": ...,
     "val": ...}), "Train 1 epoch" loads those starting weights (unless "continue from the
@@ -268,7 +268,7 @@ class FreezePanel(widgets.VBox):
         self.progress = progress
         self.callbacks = list(callbacks)
         self.groups = freezing.layer_groups(model)
-        self.head = next(reversed(self.groups))
+        self.head = freezing.head_name(model)
         self.start_state = _cloned_state(model)
         self.results: list[PanelResult] = []
         self.training = False
@@ -382,8 +382,7 @@ class FreezePanel(widgets.VBox):
     def _head_only(self) -> None:
         if self.training:
             return
-        freezing.freeze(self.model)
-        freezing.unfreeze(self.groups[self.head])
+        freezing.head_only(self.model)
         self.refresh()
 
     def _controls(self) -> list[widgets.Widget]:

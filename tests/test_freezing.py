@@ -7,7 +7,7 @@ import torch
 import torchvision
 from torch import nn
 
-from helpers import freezing, models
+from helpers import freezing, models, training
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +23,6 @@ def test_efficientnet_groups_in_order(lite0):
 def test_resnet_groups_in_order():
     groups = freezing.layer_groups(torchvision.models.resnet18(weights=None))
     assert list(groups) == ["stem", "layer1", "layer2", "layer3", "layer4", "fc"]
-
-
-def test_generic_groups_partition_any_model():
-    model = torchvision.models.vgg11(weights=None)
-    groups = freezing.layer_groups(model)
-    assert list(groups) == ["features", "classifier"]
-    assert sum(p.numel() for g in groups.values() for p in g.parameters()) == sum(
-        p.numel() for p in model.parameters()
-    )
 
 
 def test_set_trainable_and_count(lite0):
@@ -122,7 +113,7 @@ def test_gradual_unfreezer_opens_one_group_per_epoch_with_lower_lr():
     model = models.replace_head(torchvision.models.resnet18(weights=None), 2)
     freezing.head_only(model)
     optimizer = torch.optim.SGD(freezing.trainable_parameters(model), lr=0.1)
-    unfreezer = freezing.GradualUnfreezer(model, optimizer, lr=0.1, lr_decay=2.0)
+    unfreezer = training.GradualUnfreezer(model, optimizer, lr=0.1, lr_decay=2.0)
     history = History()
     for epoch in (1, 2):
         history.records.append(epoch)  # the callback only counts records
@@ -132,7 +123,7 @@ def test_gradual_unfreezer_opens_one_group_per_epoch_with_lower_lr():
     assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([0.1, 0.05, 0.025])
     in_optimizer = {id(p) for g in optimizer.param_groups for p in g["params"]}
     assert in_optimizer == {id(p) for p in freezing.trainable_parameters(model)}
-    wide = freezing.GradualUnfreezer(model, optimizer, lr=0.1, groups_per_epoch=5)
+    wide = training.GradualUnfreezer(model, optimizer, lr=0.1, groups_per_epoch=5)
     wide(history)
     assert wide.unfrozen == [(2, ["layer2", "layer1", "stem"])]
     wide(history)  # nothing left to open

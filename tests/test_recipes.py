@@ -40,7 +40,7 @@ def test_course_recipe_has_a_faster_head_and_one_cycle(tiny_loaders, captured_fi
     assert {id(p) for p in head_group["params"]} == {id(p) for p in model.classifier.parameters()}
     in_optimizer = {id(p) for group in optimizer.param_groups for p in group["params"]}
     groups = freezing.layer_groups(model)
-    for name in recipes.EARLY_GROUPS["efficientnet_lite0"]:
+    for name in models.backbone_spec("efficientnet_lite0").early_groups:
         assert all(
             not p.requires_grad and id(p) not in in_optimizer for p in groups[name].parameters()
         )

@@ -11,8 +11,7 @@ from helpers.exercises import feedback
 
 def check_freeze_all_but(model: nn.Module, open_groups: tuple[str, ...] = ("blocks.5",)) -> bool:
     """Exercise 1: everything frozen except the groups in open_groups and the head."""
-    groups = freezing.layer_groups(model)
-    wanted = {*open_groups, next(reversed(groups))}
+    wanted = {*open_groups, freezing.head_name(model)}
     states = freezing.trainable_groups(model)
     should_train = [name for name in wanted if states[name] is not True]
     should_freeze = [name for name, state in states.items() if name not in wanted and state]
