@@ -24,6 +24,7 @@ from torch import nn
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+from helpers.data import val_transform
 from helpers.models import ANT_CLASS, BEE_CLASS, backbone_spec, imagenet_categories
 from helpers.viz import imshow
 from helpers.widgets import MESSAGE_CLASS, errors_shown_in
@@ -305,14 +306,7 @@ def preprocess(image: Image.Image, backbone: str) -> torch.Tensor:
     Returns (3, input_size, input_size). Notebook 01.
     """
     spec = backbone_spec(backbone)
-    return transforms.Compose(
-        [
-            transforms.Resize(spec.resize_size, antialias=True),
-            transforms.CenterCrop(spec.input_size),
-            transforms.ToTensor(),
-            transforms.Normalize(spec.mean, spec.std),
-        ]
-    )(image)
+    return val_transform(spec.input_size, spec.resize_size, spec.mean, spec.std)(image)
 
 
 def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

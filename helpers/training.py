@@ -320,8 +320,7 @@ def evaluate(
     """{"loss", "accuracy", "num_samples"} of model on loader, in eval mode."""
     logits, labels = predict(model, loader, device)
     loss = (criterion or nn.CrossEntropyLoss())(logits, labels).item()
-    accuracy = (logits.argmax(dim=1) == labels).float().mean().item()
-    return {"loss": loss, "accuracy": accuracy, "num_samples": len(labels)}
+    return {"loss": loss, "accuracy": logits_accuracy(logits, labels), "num_samples": len(labels)}
 
 
 def time_training_step(
@@ -356,6 +355,18 @@ def time_training_step(
     return min(seconds[1:])
 
 
+def logits_accuracy(
+    logits: torch.Tensor, labels: torch.Tensor, class_indices: Sequence[int] | None = None
+) -> float:
+    """Share of rows whose highest logit is the label's. With class_indices, only those columns
+    compete and class_indices[k] stands for label k: [310, 309] reads ImageNet's ant and bee
+    logits as labels 0 (ants) and 1 (bees), the zero-shot baseline. Notebooks 01, 03 and 05.
+    """
+    if class_indices is not None:
+        logits = logits[:, list(class_indices)]
+    return (logits.argmax(dim=1) == labels).float().mean().item()
+
+
 def zero_shot_accuracy(
     imagenet_model: nn.Module,
     loader: DataLoader,
@@ -365,11 +376,10 @@ def zero_shot_accuracy(
     """Accuracy of an ImageNet classifier's own logits, restricted to class_indices.
 
     class_indices[k] is the ImageNet class standing for the loader's label k, e.g. [310, 309]
-    for ants and bees (models.imagenet_indices): no training at all. Notebooks 01, 04 and 05.
+    for ants and bees (models.imagenet_indices): no training at all. Notebooks 03 and 04.
     """
     logits, labels = predict(imagenet_model, loader, device)
-    predicted = logits[:, list(class_indices)].argmax(dim=1)
-    return (predicted == labels).float().mean().item()
+    return logits_accuracy(logits, labels, class_indices)
 
 
 def save_weights(model: nn.Module, path: str | Path) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -10,8 +9,6 @@ import pytest
 from PIL import Image
 
 from helpers.data import CLASSES, DATASET_FOLDER, EXPECTED_COUNTS, SPLITS
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def write_image(path: Path, colour: tuple[int, int, int], size=(40, 30), seed: int = 0) -> Path:
@@ -47,11 +44,26 @@ def build_full_layout(root: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def real_data() -> Path:
-    """The real hymenoptera data set: $COURSE_DATA_DIR, else the shared mirror beside the repo."""
-    from helpers.data import DatasetError, hymenoptera
+    """The real hymenoptera data set where the course looks for it: $COURSE_DATA_DIR, else
+    <repo>/data (helpers.data.data_dir). Nothing is downloaded; without it the test skips."""
+    from helpers.data import DatasetError, data_dir, hymenoptera
 
-    root = Path(os.environ.get("COURSE_DATA_DIR", SHARED_DATA))
     try:
-        return hymenoptera(root, download=False)
+        return hymenoptera(data_dir(), download=False)
     except DatasetError as error:
-        pytest.skip(f"needs the real hymenoptera data set (set COURSE_DATA_DIR): {error}")
+        pytest.skip(
+            "needs the real hymenoptera data set: set COURSE_DATA_DIR to the folder that holds "
+            f"hymenoptera_data/ (CI does). {error}".splitlines()[0]
+        )
+
+
+def pytest_collection_modifyitems(items):
+    """Notebooks, tests on the real photos and the browser test are slow, like those marked by
+    hand: pytest -m "not slow" is the quick unit run."""
+    for item in items:
+        if (
+            str(item.path).endswith(".ipynb")
+            or "real_data" in getattr(item, "fixturenames", ())
+            or item.get_closest_marker("browser")
+        ):
+            item.add_marker(pytest.mark.slow)

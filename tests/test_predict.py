@@ -75,6 +75,7 @@ def test_top_predictions_are_the_k_most_likely(model_file):
         predict.top_predictions(model, photo, classes, transform, k=0)
 
 
+@pytest.mark.slow  # starts a Python process that imports torch
 def test_cli_prints_one_block_per_image_and_goes_on_past_bad_ones(model_file, tmp_path):
     first = write(tmp_path / "first photo.jpg", jpeg_bytes(seed=1))
     garbage = write(tmp_path / "notes.jpg", b"this is text, not a JPEG")
@@ -89,6 +90,7 @@ def test_cli_prints_one_block_per_image_and_goes_on_past_bad_ones(model_file, tm
     assert "2 of 4 images could not be read." in result.stderr
 
 
+@pytest.mark.slow  # starts a Python process that imports torch
 def test_cli_missing_or_wrong_model_file_exits_with_2(tmp_path):
     image = write(tmp_path / "photo.jpg", jpeg_bytes())
     result = run_cli(tmp_path / "no_model.pt", image)

@@ -56,6 +56,7 @@ def test_course_recipe_can_train_everything(tiny_loaders, captured_fit):
     assert trainable == total
 
 
+@pytest.mark.slow  # trains for tens of seconds
 def test_course_recipe_learns_and_is_reproducible(tiny_loaders):
     stem_before = models.load_backbone().conv_stem.weight.clone()
     runs = [
@@ -104,6 +105,7 @@ def test_tutorial_fixed_extractor_trains_only_the_head(tiny_loaders):
     assert len(history.records) == 1
 
 
+@pytest.mark.slow  # trains for tens of seconds
 def test_course_recipe_probes_the_head_first(tiny_loaders, monkeypatch):
     """Pretrained: the first epochs train only the head, then the fine-tune takes over."""
     calls = []
@@ -132,6 +134,7 @@ def test_course_recipe_probes_the_head_first(tiny_loaders, monkeypatch):
     )
 
 
+@pytest.mark.slow  # trains for tens of seconds
 def test_course_recipe_keeps_the_probe_when_fine_tuning_only_hurts(tiny_loaders):
     """A destructive fine-tuning learning rate: the probe's weights must come back."""
     model, history = recipes.course_finetune(

@@ -63,6 +63,7 @@ def test_fit_restores_the_best_epoch():
         callbacks=[remember],
     )
     best = history.best_epoch
+    assert best < len(history.records), "the test needs a best epoch before the last"
     assert history.best.val_accuracy == max(history.column("val_accuracy"))
     for key, value in model.state_dict().items():
         assert torch.equal(value, snapshots[best][key])
@@ -191,10 +192,16 @@ def test_history_round_trips_through_json(tmp_path):
     assert history.total_seconds == pytest.approx(1.5)
 
 
-def test_pick_device_prefers_what_is_given():
-    assert training.pick_device("cpu") == torch.device("cpu")
-    expected = "cuda" if torch.cuda.is_available() else None
-    assert training.pick_device().type in {expected, "mps", "cpu"}
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"),
+    [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")],
+)
+def test_pick_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert training.pick_device() == torch.device(expected)
+    assert training.pick_device("cpu") == torch.device("cpu")  # what is given wins
+    assert training.pick_device(torch.device("meta")) == torch.device("meta")
 
 
 def test_weights_round_trip_safely(tmp_path):

@@ -1,0 +1,184 @@
+"""Every exercise's answer key, as the notebook prints it, passes the exercise's own check.
+
+The solutions are read out of the notebooks (a "# Solution" code cell, or the python block or
+the answer in a "Solution" box), run after the exercise cell's set-up lines, and then the
+exercise cell's check line(s) are run; every check must return True. A broken answer key, or a
+check that no longer accepts it, fails here and not in front of a learner.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+CHECK = re.compile(r"\b(nb0\d)\.(check_\w+)\(")
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    notebook: str
+    check: str
+    exercise: str  # the exercise cell's source
+    solution: str  # the solution cell's source (code or markdown)
+    solution_is_code: bool
+
+
+def _exercises() -> list[Exercise]:
+    found = []
+    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        for index, cell in enumerate(cells):
+            source = "".join(cell["source"])
+            match = CHECK.search(source)
+            if cell["cell_type"] != "code" or not match or source.startswith("# Solution"):
+                continue
+            after = cells[index + 1] if index + 1 < len(cells) else None
+            text = "".join(after["source"]) if after else ""
+            is_code = after is not None and after["cell_type"] == "code"
+            if not (is_code and text.startswith("# Solution")) and "Solution</summary>" not in text:
+                text = ""
+            found.append(Exercise(path.stem[:2], match.group(2), source, text, is_code))
+    return found
+
+
+EXERCISES = {(e.notebook, e.check): e for e in _exercises()}
+
+# Answers given in words: the value to try, and the words the solution box must show for it.
+PROSE_ANSWERS = {
+    ("01", "check_class_index"): ("answer = 207", "207"),
+    ("01", "check_dog_count"): ("answer = 268 - 151 + 1", "268 - 151 + 1 == 118"),
+    ("04", "check_one_photo"): ('one_photo_answer = 1 / len(datasets["val"])', "1 / 153"),
+    ("05", "check_head_parameters"): ("answer = 1280 * 2 + 2", "2,562"),
+    ("05", "check_cache_limitation"): ('answer = "b"', "b) With a frozen backbone"),
+    ("05", "check_xray_strategy"): ('answer = "earlier-layer probe"', "earlier-layer features"),
+}
+# Exercises without a fixed answer key, and why.
+NO_KEY = {
+    ("01", "check_normalisation_prediction"): "a prediction, judged on the learner's own table",
+    ("04", "check_augmentation_gap"): "judged on the learner's own two training runs",
+}
+
+
+def _namespace(notebook: str) -> dict:
+    """What the notebook has defined by the time its exercises run (the parts they use)."""
+    import torch
+    from torch import nn
+
+    from helpers import architectures as arch
+    from helpers import data, freezing, imagenet, models, recipes, training
+    from helpers.exercises import nb01, nb02, nb03, nb04, nb05
+
+    checks = {"nb01": nb01, "nb02": nb02, "nb03": nb03, "nb04": nb04, "nb05": nb05}
+    namespace = {
+        "torch": torch, "nn": nn, "arch": arch, "data": data, "freezing": freezing,
+        "imagenet": imagenet, "models": models, "recipes": recipes, "training": training,
+    }  # fmt: skip
+    namespace.update(checks)
+    if notebook == "02":
+        namespace["cards"] = arch.landscape()
+    if notebook == "03":
+        model = models.replace_head(models.load_backbone(pretrained=False), 2)
+        freezing.head_only(model)
+        namespace["model"] = model
+    if notebook == "04":
+        sizes = {"train": 244, "val": 153}  # after the exclusion, as in the notebook
+        datasets = {split: range(n) for split, n in sizes.items()}
+        namespace.update(
+            datasets=datasets,
+            loaders={s: range(-(-n // recipes.COURSE_BATCH_SIZE)) for s, n in sizes.items()},
+            BACKBONE=models.DEFAULT_BACKBONE,
+        )
+    if notebook == "05":
+        namespace["curves"] = {
+            "linear probe": {12: 0.90, 61: 0.93, 245: 0.94},
+            "fine-tune": {12: 0.70, 61: 0.92, 245: 0.96},
+        }
+        namespace["small_different"] = {
+            "linear probe": 0.80, "earlier-layer probe": 0.86, "fine-tune": 0.44,
+            "from scratch": 0.10,
+        }  # fmt: skip
+    return namespace
+
+
+def _recording(namespace: dict, notebook: str) -> list[bool]:
+    """Replace the notebook's check module by one that records what every check returns."""
+    results: list[bool] = []
+    module = namespace[f"nb{notebook}"]
+
+    def wrap(function):
+        def recorded(*args, **kwargs):
+            results.append(function(*args, **kwargs))
+            return results[-1]
+
+        return recorded
+
+    namespace[f"nb{notebook}"] = SimpleNamespace(
+        **{name: wrap(getattr(module, name)) for name in dir(module) if name.startswith("check_")},
+        **{name: getattr(module, name) for name in dir(module) if not name.startswith("check_")},
+    )
+    return results
+
+
+def _split(exercise_source: str) -> tuple[str, str]:
+    """(set-up lines, check lines) of an exercise cell."""
+    lines = exercise_source.splitlines()
+    checks = [line for line in lines if CHECK.search(line)]
+    return "\n".join(line for line in lines if line not in checks), "\n".join(checks)
+
+
+def test_every_exercise_has_an_answer_key_or_a_reason():
+    assert len(EXERCISES) >= 20
+    for key, exercise in EXERCISES.items():
+        if key in NO_KEY:
+            continue
+        assert exercise.solution, f"notebook {key[0]}: {key[1]} has no solution after it"
+        if not exercise.solution_is_code and not PYTHON_BLOCK.search(exercise.solution):
+            assert key in PROSE_ANSWERS, f"notebook {key[0]}: {key[1]}: add its answer here"
+
+
+@pytest.mark.parametrize("key", sorted(set(EXERCISES) - set(NO_KEY)), ids="-".join)
+def test_the_answer_key_passes_its_check(key, capsys):
+    notebook, check = key
+    exercise = EXERCISES[key]
+    namespace = _namespace(notebook)
+    results = _recording(namespace, notebook)
+    setup, check_lines = _split(exercise.exercise)
+    if key == ("05", "check_xray_strategy"):
+        setup = ""  # small_different comes from the notebook's runs; the namespace has it
+    if exercise.solution_is_code:
+        code = setup + "\n" + exercise.solution
+    elif key in PROSE_ANSWERS:
+        answer, words = PROSE_ANSWERS[key]
+        assert words in exercise.solution, f"the solution box no longer says {words!r}"
+        code = "\n".join([setup, answer, check_lines])
+    else:
+        solution = "\n".join(PYTHON_BLOCK.findall(exercise.solution))
+        code = "\n".join([setup, solution, check_lines])
+    exec(compile(code, f"<notebook {notebook}: {check}>", "exec"), namespace)
+    assert results and all(result is True for result in results), capsys.readouterr().out
+
+
+def test_a_wrong_answer_key_would_fail(capsys):
+    """The harness itself can fail: the dog count's classic off-by-one is refused."""
+    namespace = _namespace("01")
+    results = _recording(namespace, "01")
+    exec("answer = 268 - 151\nnb01.check_dog_count(answer)", namespace)
+    assert results == [False]
+
+
+def test_the_crossover_key_answers_never_when_fine_tuning_never_wins():
+    exercise = EXERCISES["05", "check_crossover"]
+    namespace = _namespace("05")
+    namespace["curves"]["fine-tune"] = {12: 0.5, 61: 0.6, 245: 0.7}
+    results = _recording(namespace, "05")
+    _, check_lines = _split(exercise.exercise)
+    solution = "\n".join(PYTHON_BLOCK.findall(exercise.solution))
+    exec(solution + "\n" + check_lines, namespace)
+    assert namespace["answer"] == "never" and results == [True]
