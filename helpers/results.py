@@ -13,6 +13,8 @@ import statistics
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from helpers import recipes
+
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 # Accuracies are ratios of counts: 142/153 - 141/153 must count as exactly one photo.
 ROUNDING = 1e-9
@@ -28,8 +30,6 @@ def load_study(name: str, results_dir: str | Path = RESULTS_DIR, *, check: bool 
     With check, a table measured with a different recipe (recipes.recipe_fingerprint()) raises
     StaleResultsError saying how to measure it again. Notebooks 04 and 05.
     """
-    from helpers import recipes
-
     path = Path(results_dir) / f"{name}.json"
     if not path.is_file():
         raise FileNotFoundError(

@@ -1,0 +1,57 @@
+"""helpers' modules import only modules of a lower layer (helpers/README.md): no cycles."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+HELPERS = Path(__file__).resolve().parents[1] / "helpers"
+LAYERS = {
+    "files": 0, "anatomy": 0, "models": 1, "data": 2, "export": 3, "freezing": 3,
+    "training": 4, "features": 5, "recipes": 5, "results": 6, "viz": 6, "widgets": 6,
+    "predict": 6, "imagenet": 7, "architectures": 7, "comparison": 7, "doctor": 7,
+    "exercises": 8,
+}  # fmt: skip
+
+
+def helpers_imports(path: Path) -> set[str]:
+    """The helpers modules that a file imports, anywhere in it."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            if node.module == "helpers":
+                found.update(alias.name for alias in node.names)
+            elif node.module.startswith("helpers."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("helpers."))
+    return found
+
+
+def _module_of(path: Path) -> str:
+    relative = path.relative_to(HELPERS)
+    return relative.parts[0] if len(relative.parts) > 1 else path.stem
+
+
+def test_every_module_has_a_layer():
+    modules = {_module_of(p) for p in HELPERS.rglob("*.py")} - {"__init__"}
+    assert modules == set(LAYERS)
+
+
+def test_imports_go_only_to_lower_layers():
+    wrong = []
+    for path in sorted(HELPERS.rglob("*.py")):
+        module = _module_of(path)
+        if module == "__init__":
+            continue
+        for imported in helpers_imports(path) - {module}:
+            if LAYERS[imported] >= LAYERS[module]:
+                wrong.append(f"{path.relative_to(HELPERS)} imports {imported}")
+    assert not wrong, wrong
+
+
+def test_the_check_catches_an_upward_import(tmp_path):
+    source = tmp_path / "anatomy.py"
+    source.write_text("def f():\n    from helpers import training\n")
+    assert helpers_imports(source) == {"training"}
+    assert LAYERS["training"] >= LAYERS["anatomy"]
