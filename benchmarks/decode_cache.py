@@ -42,7 +42,7 @@ def main() -> None:
         ),
         ("helpers.data, decoded once (draft mode)", lambda: data.image_datasets(root)["train"]),
     ):
-        data._decode_folder.cache_clear()
+        data.clear_decode_cache()
         start = time.perf_counter()
         loader = DataLoader(make(), batch_size=32, shuffle=True, num_workers=0)
         setup = time.perf_counter() - start

@@ -53,7 +53,7 @@ def export_model(
         "classes": classes,
         "preprocessing": {
             "input_size": int(input_size),
-            "resize_size": round(input_size * spec.resize_size / spec.input_size),
+            "resize_size": data.resize_size_for(input_size, backbone),
             "mean": [float(value) for value in spec.mean],
             "std": [float(value) for value in spec.std],
         },

@@ -18,10 +18,11 @@ from pathlib import Path
 
 import ipywidgets as widgets
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch import nn
 
 from helpers import export, training
+from helpers.data import load_photo
 
 THUMBNAIL_SIZE = 256  # the uploaded photo is shown at most this many pixels wide or high
 BAR_WIDTH = 220  # pixels of a 100% probability bar
@@ -92,9 +93,8 @@ def _positive_int(text: str) -> int:
 
 
 def decode_image(data: bytes) -> Image.Image:
-    """An RGB PIL image from a file's bytes, turned upright as the camera's EXIF tag says."""
-    with Image.open(io.BytesIO(data)) as opened:
-        return ImageOps.exif_transpose(opened).convert("RGB")
+    """An upright RGB PIL image from a file's bytes, opened as for training (data.load_photo)."""
+    return load_photo(io.BytesIO(data))
 
 
 def probability_bars(predictions: Sequence[tuple[str, float]]) -> str:

@@ -20,6 +20,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from helpers.data import load_photo
+
 # Exporting a trained model belongs to training's public API; the code lives in helpers.export.
 from helpers.export import export_model as export_model
 from helpers.export import load_exported as load_exported
@@ -420,8 +422,7 @@ def predict_image(
         path = Path(image).expanduser()
         if not path.is_file():
             raise FileNotFoundError(f"No image file at {path.resolve()}.")
-        with Image.open(path) as opened:
-            image = opened.convert("RGB")
+        image = load_photo(path)  # upright, as the camera's EXIF tag says; alpha on white
     device = pick_device(device)
     model.to(device).eval()
     batch = transform(image.convert("RGB")).unsqueeze(0).to(device)

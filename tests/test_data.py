@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -145,6 +148,42 @@ def test_decode_shrinks_large_images(tmp_path):
     assert min(dataset.images[0].size) == 256
 
 
+def test_decode_cache_sees_a_changed_file(tiny_dataset):
+    data.clear_decode_cache()
+    first = data.image_datasets(tiny_dataset, size=24)["val"]
+    info = data.decode_cache_info()
+    assert (info["images"], info["misses"], info["hits"]) == (20, 20, 0) and info["bytes"] > 0
+    assert data.image_datasets(tiny_dataset, size=24)["val"].images[0] is first.images[0]
+    assert data.decode_cache_info()["hits"] == 20
+    photo = tiny_dataset / "val" / "ants" / "0.jpg"
+    mtime_ns = photo.stat().st_mtime_ns
+    write_image(photo, (40, 200, 40), seed=0)  # the reddish ant photo turns green
+    os.utime(photo, ns=(mtime_ns + 10**9, mtime_ns + 10**9))
+    again = data.image_datasets(tiny_dataset, size=24)["val"]
+    red, green, _ = np.asarray(again.images[0]).mean(axis=(0, 1))
+    assert green > red + 100
+    red, green, _ = np.asarray(first.images[0]).mean(axis=(0, 1))
+    assert red > green + 100
+    info = data.decode_cache_info()
+    assert (info["images"], info["misses"]) == (20, 21)  # the old pixels were replaced
+    data.clear_decode_cache()
+    assert data.decode_cache_info() == {
+        "images": 0, "bytes": 0, "hits": 0, "misses": 0, "surveyed_files": 0,
+    }  # fmt: skip
+    data.image_datasets(tiny_dataset, size=24)
+    assert data.decode_cache_info()["misses"] == 20
+
+
+def test_decode_cache_forgets_beyond_its_budget(tiny_dataset, monkeypatch):
+    data.clear_decode_cache()
+    one_photo = 40 * 30 * 3
+    monkeypatch.setattr(data, "DECODE_CACHE_BYTES", 5 * one_photo)
+    datasets = data.image_datasets(tiny_dataset, size=64)  # 64 px: photos are kept 40x30
+    assert len(datasets["train"]) + len(datasets["val"]) == 20
+    assert data.decode_cache_info()["images"] == 5
+    assert data.decode_cache_info()["bytes"] == 5 * one_photo
+
+
 def test_dataloaders_batches_and_order(tiny_dataset):
     loaders = data.dataloaders(data.image_datasets(tiny_dataset, size=24), batch_size=5)
     images, labels = next(iter(loaders["train"]))
@@ -162,3 +201,27 @@ def test_real_data_quirks(real_data):
     assert (len(datasets["train"]), len(datasets["val"])) == (245, 153)
     names = {path.name for path, _ in datasets["train"].samples}
     assert {"imageNotFound.gif", "ant photos.jpg", "formica.jpeg"} <= names
+
+
+# SHA-256 of the decoded hymenoptera photos at size 224 (relative path, label, size, mode and
+# pixels, in order), measured with the code before the explicit decode cache and load_photo:
+# saved results depend on bit-identical inputs. No hymenoptera photo has an EXIF orientation or
+# transparency, so turning photos upright and putting alpha on white change none of them. A
+# Pillow upgrade that decodes JPEGs differently fails this test: then re-measure saved results.
+HYMENOPTERA_DECODED_224 = {
+    "train": "3583291db813758608a5e997708fde0f11d5ffd8b813010fa54e92ad383f955d",
+    "val": "8b399ea27ab091d6ebd55cedde87cc0dfb1259d5267ccd0c8e02f5144c3cb08d",
+}
+
+
+def test_real_data_decodes_bit_identically(real_data):
+    datasets = data.image_datasets(real_data)
+    for split, expected in HYMENOPTERA_DECODED_224.items():
+        digest = hashlib.sha256()
+        for (path, label), image in zip(
+            datasets[split].samples, datasets[split].images, strict=True
+        ):
+            name = path.relative_to(real_data).as_posix()
+            digest.update(f"{name}|{label}|{image.size}|{image.mode}\n".encode())
+            digest.update(image.tobytes())
+        assert digest.hexdigest() == expected, split

@@ -247,6 +247,22 @@ def test_predict_image_ranks_classes(tmp_path):
         training.predict_image(RedOrBlue(), path, to_tensor, ["a", "b", "c"])
 
 
+def test_predict_image_sees_a_phone_photo_upright(tmp_path):
+    """A photo stored sideways with EXIF orientation 6 reaches the transform as it is shown."""
+    seen = []
+
+    def record(image):
+        seen.append(image.size)
+        return torch.zeros(3, 4, 4)
+
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    Image.new("RGB", (40, 20), (90, 90, 90)).save(path, exif=exif)
+    training.predict_image(nn.Flatten(), path, record, [str(i) for i in range(48)], device="cpu")
+    assert seen == [(20, 40)]
+
+
 def test_time_training_step_leaves_the_weights_as_they_were():
     model = small_model()
     before = copy.deepcopy(model.state_dict())

@@ -1,0 +1,63 @@
+"""Checks for notebook 06's exercises (your own photos: survey, split, export)."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping, Sequence
+
+from helpers.exercises import feedback
+
+
+def check_photo_count(answer, counts: Mapping[str, int], skipped: int) -> bool:
+    """Exercise 1: how many photos training and validation use in all (the survey's counts)."""
+    expected = sum(counts.values())
+    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
+        return feedback(False, "", "answer with a whole number of photos (an int).")
+    if answer == expected + skipped:
+        return feedback(
+            False,
+            "",
+            f"that counts the {skipped} skipped file(s) too: they are never used. Add up the "
+            "photos per class (survey.counts).",
+        )
+    return feedback(
+        answer == expected,
+        f"{expected} photos ({', '.join(f'{c} {n}' for c, n in counts.items())}); the "
+        f"{skipped} skipped file(s) are left out before the split, so none can stop training "
+        "halfway.",
+        "the survey's table counts the photos that will be used, per class: add them up "
+        "(sum(survey.counts.values())).",
+    )
+
+
+def check_val_photos(answer, val_targets: Sequence[int], classes: Sequence[str], cls: str) -> bool:
+    """Exercise 2: how many photos of class cls the split holds out for validation."""
+    if cls not in classes:
+        return feedback(False, "", f"{cls!r} is not a class here; the classes are {list(classes)}.")
+    expected = sum(1 for target in val_targets if target == classes.index(cls))
+    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
+        return feedback(False, "", "answer with a whole number of photos (an int).")
+    return feedback(
+        answer == expected,
+        f"{expected} {cls} photos are in the val split. The split is stratified: every class "
+        "keeps the same share, so a small class still has val photos to be judged on.",
+        f'count the val targets equal to {cls!r}\'s index: datasets["val"].targets and '
+        'datasets["val"].class_to_idx.',
+    )
+
+
+def check_reloaded_prediction(answer, expected_class: str) -> bool:
+    """Exercise 3: the class the reloaded export gives a photo, which must be the trained
+    model's own answer."""
+    if answer is None:
+        return feedback(False, "", "reload the file with training.load_exported, then predict.")
+    name = answer[0][0] if isinstance(answer, list | tuple) and answer else answer
+    if isinstance(name, tuple):
+        name = name[0]
+    return feedback(
+        name == expected_class,
+        f"the reloaded model says {expected_class!r}, like the model you trained: the file holds "
+        "everything needed (weights, class names, preprocessing).",
+        f"the trained model says {expected_class!r} for this photo, your answer {name!r}. Use the "
+        "transform and classes that load_exported returns, and predict.top_predictions.",
+    )
