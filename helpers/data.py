@@ -448,6 +448,14 @@ def resize_size_for(size: int, backbone: str) -> int:
     return round(size * spec.resize_size / spec.input_size)
 
 
+def backbone_val_transform(backbone: str, size: int | None = None) -> transforms.Compose:
+    """The validation transform a backbone expects: resize, centre crop size x size (default
+    its input size), its own mean and std. Notebooks 01 and 06."""
+    spec = backbone_spec(backbone)
+    size = size or spec.input_size
+    return val_transform(size, resize_size_for(size, backbone), spec.mean, spec.std)
+
+
 def _preprocessing(
     size: int, backbone: str, augment: bool, crop_scale: tuple[float, float]
 ) -> tuple[dict[str, transforms.Compose], int, tuple, tuple]:
@@ -703,15 +711,16 @@ class FolderSurvey:
         return "\n".join(lines)
 
 
-def survey_folder(folder: str | Path) -> FolderSurvey:
+def survey_folder(folder: str | Path, exclude: Sequence[str] = ()) -> FolderSurvey:
     """Look at a folder of photos before training on it: counts, sizes, skipped files, warnings.
 
     folder holds one sub-folder per class (photos in deeper sub-folders count for their top
     class folder), or train/ and val/ that each hold the class folders. Every file is either
     used or listed in .skipped with the reason: hidden and system files, files outside a class
     folder, other file types, and files PIL cannot decode (each photo is decoded, small, to be
-    sure). Warnings: few photos in a class, imbalanced classes, the same file in two classes or
-    in both splits, tiny photos. folder_datasets uses exactly these rules. Notebook 06.
+    sure). exclude: files to leave out, relative to folder ("ants/imageNotFound.gif"), listed
+    as skipped. Warnings: few photos in a class, imbalanced classes, the same file in two
+    classes or in both splits, tiny photos. folder_datasets uses exactly these rules. Notebook 06.
     """
     folder = Path(folder).expanduser()
     if not folder.is_dir():
@@ -729,9 +738,11 @@ def survey_folder(folder: str | Path) -> FolderSurvey:
     classes = sorted({cls for names in found.values() for cls in names})
     by_place = {place: {cls: [] for cls in classes} for place in places}
     sizes, digests, skipped = {}, {}, []
+    excluded = {Path(name).as_posix() for name in exclude}
     for path in _files_under(folder):
         parts = path.relative_to(folder).parts
-        why = _name_rule(parts, split_layout)
+        why = "excluded by you (exclude=)" if "/".join(parts) in excluded else None
+        why = why or _name_rule(parts, split_layout)
         probe = None if why else _probe(path)
         why = why or probe.problem
         if why:
@@ -889,6 +900,7 @@ def folder_datasets(
     augment: bool = True,
     crop_scale: tuple[float, float] = CROP_SCALE,
     memory_budget: int | None = None,
+    exclude: Sequence[str] = (),
 ) -> dict[str, PhotoDataset]:
     """{"train": ds, "val": ds} for a learner's folder of photos, one sub-folder per class.
 
@@ -898,6 +910,7 @@ def folder_datasets(
         val_fraction: share of each class held out for validation (at least one photo of a
             class that has two); the split depends only on seed and the file names.
         size, backbone, augment, crop_scale: preprocessing, as in image_datasets.
+        exclude: files to leave out, relative to folder (survey_folder's exclude).
         memory_budget: bytes. Photos are decoded once and kept in memory (DecodedImages) when
             they fit, else decoded each time they are used (LazyImages, where dataloaders
             starts worker processes). Default MEMORY_BUDGET_BYTES.
@@ -911,7 +924,7 @@ def folder_datasets(
             f"val_fraction={val_fraction} is the share of photos kept for validation: pass a "
             "number between 0 and 1, e.g. 0.2"
         )
-    survey = survey_folder(folder)
+    survey = survey_folder(folder, exclude)
     if survey.errors:
         raise DatasetError(
             f"{survey.folder} cannot be used for training yet:\n"

@@ -24,7 +24,7 @@ from torch import nn
 from torchvision import transforms
 from tqdm.auto import tqdm
 
-from helpers.data import val_transform
+from helpers.data import backbone_val_transform
 from helpers.models import ANT_CLASS, BEE_CLASS, backbone_spec, imagenet_categories
 from helpers.viz import imshow
 from helpers.widgets import MESSAGE_CLASS, errors_shown_in
@@ -305,8 +305,7 @@ def preprocess(image: Image.Image, backbone: str) -> torch.Tensor:
 
     Returns (3, input_size, input_size). Notebook 01.
     """
-    spec = backbone_spec(backbone)
-    return val_transform(spec.input_size, spec.resize_size, spec.mean, spec.std)(image)
+    return backbone_val_transform(backbone)(image)
 
 
 def normalise(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

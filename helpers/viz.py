@@ -163,12 +163,15 @@ class ImageInfo:
 
 
 def survey_images(root: str | Path) -> list[ImageInfo]:
-    """Every image under root/<split>/<class>/: format, colour mode, size, colour count.
+    """Every image under root/<split>/<class>/, or root/<class>/ when root has no train/ and
+    val/: format, colour mode, size, colour count (split "" when unsplit).
 
-    Files PIL cannot open are left out (see helpers.data.find_bad_images). Notebook 04.
+    Files PIL cannot open are left out (see helpers.data.find_bad_images). Notebooks 04 and 06.
     """
+    root = Path(root)
+    split_layout = (root / "train").is_dir() and (root / "val").is_dir()
     infos = []
-    for path in sorted(Path(root).glob("*/*/*")):
+    for path in sorted(root.glob("*/*/*" if split_layout else "*/*")):
         if not path.is_file():
             continue
         try:
@@ -179,7 +182,7 @@ def survey_images(root: str | Path) -> list[ImageInfo]:
                 colours = len(reduced.getcolors(reduced.width * reduced.height))
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
             continue
-        split, label = path.parent.parent.name, path.parent.name
+        split, label = (path.parent.parent.name if split_layout else ""), path.parent.name
         infos.append(ImageInfo(path, split, label, format_, mode, width, height, colours))
     return infos
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import data
+from helpers import data, models
 from tests.conftest import build_full_layout, write_image
 
 
@@ -225,3 +225,14 @@ def test_real_data_decodes_bit_identically(real_data):
             digest.update(f"{name}|{label}|{image.size}|{image.mode}\n".encode())
             digest.update(image.tobytes())
         assert digest.hexdigest() == expected, split
+
+
+def test_backbone_val_transform_follows_the_backbone():
+    spec = models.backbone_spec("resnet18")
+    transform = data.backbone_val_transform("resnet18")
+    resize, crop, _, normalise = transform.transforms
+    assert (resize.size, crop.size) == (spec.resize_size, (224, 224))
+    assert tuple(normalise.mean) == spec.mean and tuple(normalise.std) == spec.std
+    smaller = data.backbone_val_transform("efficientnet_lite0", size=160).transforms
+    assert (smaller[0].size, smaller[1].size) == (data.resize_size_for(160, "resnet18"), (160, 160))
+    assert data.resize_size_for(160, "efficientnet_lite0") == 183

@@ -15,6 +15,7 @@ def test_photo_count(capsys):
     assert not nb06.check_photo_count(None, COUNTS, skipped=1)
     assert not nb06.check_photo_count(True, {"a": 1}, skipped=0)
     assert not nb06.check_photo_count(396, COUNTS, skipped=1)
+    assert nb06.check_photo_count(397, COUNTS, skipped=0)  # nothing skipped: the total is right
 
 
 def test_val_photos(capsys):

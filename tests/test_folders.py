@@ -388,6 +388,16 @@ def test_split_is_stratified_and_deterministic(tmp_path):
     assert len(train_names) + len(first["val"]) == 20 + 30 + 20 + 2
 
 
+def test_exclude_leaves_a_file_out_and_says_so(tmp_path):
+    folder = make_folder(tmp_path / "photos", per_class=4)
+    survey = data.survey_folder(folder, exclude=["cats/1.jpg"])
+    assert skipped_reasons(survey) == {"cats/1.jpg": "excluded by you (exclude=)"}
+    assert used_names(survey)["cats"] == ["cats/0.jpg", "cats/2.jpg", "cats/3.jpg"]
+    datasets = data.folder_datasets(folder, exclude=["cats/1.jpg"], size=16)
+    names = {p.name for ds in datasets.values() for p, label in ds.samples if label == 0}
+    assert names == {"0.jpg", "2.jpg", "3.jpg"}
+
+
 def test_train_val_folder_is_used_as_given(tmp_path):
     root = tmp_path / "photos"
     make_folder(root / "train", per_class=4)

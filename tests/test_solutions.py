@@ -69,16 +69,18 @@ NO_KEY = {
 def _namespace(notebook: str) -> dict:
     """What the notebook has defined by the time its exercises run (the parts they use)."""
     import torch
+    from PIL import Image
     from torch import nn
 
     from helpers import architectures as arch
-    from helpers import data, freezing, imagenet, models, recipes, training
-    from helpers.exercises import nb01, nb02, nb03, nb04, nb05
+    from helpers import data, freezing, imagenet, models, predict, recipes, training
+    from helpers.exercises import nb01, nb02, nb03, nb04, nb05, nb06
 
-    checks = {"nb01": nb01, "nb02": nb02, "nb03": nb03, "nb04": nb04, "nb05": nb05}
+    checks = {"nb01": nb01, "nb02": nb02, "nb03": nb03, "nb04": nb04, "nb05": nb05, "nb06": nb06}
     namespace = {
         "torch": torch, "nn": nn, "arch": arch, "data": data, "freezing": freezing,
         "imagenet": imagenet, "models": models, "recipes": recipes, "training": training,
+        "predict": predict,
     }  # fmt: skip
     namespace.update(checks)
     if notebook == "02":
@@ -104,6 +106,22 @@ def _namespace(notebook: str) -> dict:
             "linear probe": 0.80, "earlier-layer probe": 0.86, "fine-tune": 0.44,
             "from scratch": 0.10,
         }  # fmt: skip
+    if notebook == "06":
+
+        class Says(nn.Module):  # a trained model that answers "bees" for every photo
+            def forward(self, images):
+                return torch.tensor([[0.0, 2.0]]).expand(len(images), 2)
+
+        namespace.update(
+            survey=SimpleNamespace(counts={"ants": 193, "bees": 204}, skipped=[]),
+            classes=["ants", "bees"],
+            datasets={"val": SimpleNamespace(targets=[0, 0, 1, 1, 1], class_to_idx={"bees": 1})},
+            reloaded=Says(),
+            reloaded_classes=["ants", "bees"],
+            transform=lambda image: torch.zeros(3, 8, 8),
+            photo=Image.new("RGB", (8, 8)),
+            logits=torch.tensor([[0.0, 2.0]]),
+        )
     return namespace
 
 

@@ -46,6 +46,14 @@ def test_survey_records_every_image(folder_with_placeholder):
     assert photo.colours > viz.PHOTO_MIN_COLOURS
 
 
+def test_survey_reads_an_unsplit_folder_too(folder_with_placeholder):
+    root, gif = folder_with_placeholder
+    infos = viz.survey_images(root / "train")  # ants/ and bees/ directly
+    assert len(infos) == 13  # 2 x 6 photos and the placeholder
+    by_path = {info.path: info for info in infos}
+    assert (by_path[gif].split, by_path[gif].label) == ("", "ants")
+
+
 def test_odd_images_are_found_by_their_properties_not_their_name(folder_with_placeholder):
     root, gif = folder_with_placeholder
     renamed = gif.rename(gif.with_name("0042.jpg"))  # same content, an innocent name

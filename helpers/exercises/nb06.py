@@ -13,7 +13,7 @@ def check_photo_count(answer, counts: Mapping[str, int], skipped: int) -> bool:
     expected = sum(counts.values())
     if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
         return feedback(False, "", "answer with a whole number of photos (an int).")
-    if answer == expected + skipped:
+    if skipped and answer == expected + skipped:
         return feedback(
             False,
             "",
