@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ipywidgets
 import pytest
-import torch
 from torch import nn
 
 from helpers import architectures as arch
@@ -25,12 +24,15 @@ class Small(nn.Module):
         return self.fc(self.features(x))
 
 
-class LooseParameter(Small):
-    """Like ViT's class token: a parameter outside every child, so layer_groups refuses it."""
+class Headless(nn.Module):
+    """Convolutions only: no classifier layer, so the summary cannot name a head."""
 
     def __init__(self):
         super().__init__()
-        self.token = nn.Parameter(torch.zeros(1))
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.conv(x)
 
 
 def is_marked(widget: ipywidgets.DOMWidget) -> bool:
@@ -57,14 +59,12 @@ def test_errors_shown_in_lets_a_stop_through():
 
 
 def test_picker_shows_a_failing_choice_in_the_widget_and_keeps_the_old_summary():
-    builders = {"small": Small, "loose": LooseParameter}
-    picker = arch.ArchitecturePicker(["small", "loose"], "small", lambda name: builders[name]())
+    builders = {"small": Small, "headless": Headless}
+    picker = arch.ArchitecturePicker(["small", "headless"], "small", lambda name: builders[name]())
     shown = picker.output.outputs
     assert picker.summary.startswith("small: 162 parameters") and picker.message.value == ""
-    picker.value = "loose"  # would raise ValueError from layer_groups before the fix
-    assert picker.message.value.startswith(
-        "Could not update: layer groups of LooseParameter do not cover every parameter"
-    )
+    picker.value = "headless"  # summarize raises ValueError: no head to show
+    assert picker.message.value.startswith("Could not update: Headless has no classifier layer")
     assert picker.summary.startswith("small: 162 parameters")
     assert picker.output.outputs == shown and is_marked(picker.output)
     picker.value = "small"
