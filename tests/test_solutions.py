@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-CHECK = re.compile(r"\b(nb0\d)\.(check_\w+)\(")
+CHECK = re.compile(r"\b(nb0\d[a-z]?)\.(check_\w+)\(")
 PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
@@ -44,7 +44,7 @@ def _exercises() -> list[Exercise]:
             is_code = after is not None and after["cell_type"] == "code"
             if not (is_code and text.startswith("# Solution")) and "Solution</summary>" not in text:
                 text = ""
-            found.append(Exercise(path.stem[:2], match.group(2), source, text, is_code))
+            found.append(Exercise(path.stem.split("_")[0], match.group(2), source, text, is_code))
     return found
 
 
@@ -68,19 +68,29 @@ NO_KEY = {
 
 def _namespace(notebook: str) -> dict:
     """What the notebook has defined by the time its exercises run (the parts they use)."""
+    import timm
     import torch
+    import torchvision
     from PIL import Image
     from torch import nn
 
     from helpers import architectures as arch
     from helpers import data, freezing, imagenet, models, predict, recipes, training
-    from helpers.exercises import nb01, nb02, nb03, nb04, nb05, nb06
+    from helpers.exercises import nb01, nb02, nb02b, nb03, nb04, nb05, nb06
 
-    checks = {"nb01": nb01, "nb02": nb02, "nb03": nb03, "nb04": nb04, "nb05": nb05, "nb06": nb06}
+    checks = {
+        "nb01": nb01,
+        "nb02": nb02,
+        "nb02b": nb02b,
+        "nb03": nb03,
+        "nb04": nb04,
+        "nb05": nb05,
+        "nb06": nb06,
+    }
     namespace = {
         "torch": torch, "nn": nn, "arch": arch, "data": data, "freezing": freezing,
         "imagenet": imagenet, "models": models, "recipes": recipes, "training": training,
-        "predict": predict,
+        "predict": predict, "timm": timm, "torchvision": torchvision,
     }  # fmt: skip
     namespace.update(checks)
     if notebook == "02":
