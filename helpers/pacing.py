@@ -1,0 +1,193 @@
+"""How long a notebook takes a learner, estimated from the notebook itself.
+
+The estimate adds four parts, each read out of the executed ``.ipynb``:
+
+- reading: the words of the markdown cells at ``READING_WPM`` (careful reading of technical
+  English, often a second language); hidden solution boxes are left out, the exercises cover them;
+- code: ``SECONDS_PER_CODE_CELL`` to read and run each code cell, plus ``SECONDS_PER_CODE_LINE``
+  for each non-blank line;
+- computing: the time the cells took in the saved run (the ``execution`` timestamps that
+  Jupyter records in each cell's metadata), on the machine that executed it;
+- exercises: ``MINUTES_PER_EXERCISE`` each.
+
+Sections whose heading says "Optional" are counted apart, so a learner in a hurry sees what they
+may skip. Every notebook's ``**Time:**`` line is written from this estimate
+(``python -m helpers.pacing --write``), and a test checks that each line and the README's
+notebook map still agree with it, so the stated times cannot drift from the notebooks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+READING_WPM = 120
+SECONDS_PER_CODE_CELL = 15
+SECONDS_PER_CODE_LINE = 3
+MINUTES_PER_EXERCISE = 6
+ROUND_TO_MINUTES = 5
+
+TIME_LINE_PREFIX = "**Time:**"
+_EXERCISE = re.compile(r"^(?:#+\s*|\*\*)Exercise\s+\d", re.MULTILINE)
+_HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.MULTILINE)
+_DETAILS = re.compile(r"<details>.*?</details>", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass
+class Pace:
+    """One notebook's estimate, in minutes (``compute_seconds`` in seconds)."""
+
+    reading: float
+    code: float
+    compute_seconds: float
+    exercises: int
+    optional: float  # minutes of the total that sit in optional sections
+
+    @property
+    def total(self) -> float:
+        return (
+            self.reading
+            + self.code
+            + self.compute_seconds / 60
+            + self.exercises * (MINUTES_PER_EXERCISE)
+        )
+
+    @property
+    def rounded(self) -> int:
+        """The total rounded to the nearest ``ROUND_TO_MINUTES``, never below that."""
+        return max(ROUND_TO_MINUTES, ROUND_TO_MINUTES * round(self.total / ROUND_TO_MINUTES))
+
+    @property
+    def rounded_optional(self) -> int:
+        return ROUND_TO_MINUTES * round(self.optional / ROUND_TO_MINUTES)
+
+
+def _cell_seconds(cell: dict) -> float:
+    stamps = cell.get("metadata", {}).get("execution", {})
+    start, end = stamps.get("iopub.execute_input"), stamps.get("shell.execute_reply")
+    if not (start and end):
+        return 0.0
+    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    return max(0.0, (parse(end) - parse(start)).total_seconds())
+
+
+def estimate(path: str | Path) -> Pace:
+    """Estimate the learner's time for one executed notebook (see the module docstring)."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    reading = code = compute = optional = 0.0
+    exercises = 0
+    optional_level = None  # heading level of the optional section we are in, if any
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown":
+            for hashes, title in _HEADING.findall(source):
+                level = len(hashes)
+                if "optional" in title.lower():
+                    optional_level = level
+                elif optional_level is not None and level <= optional_level:
+                    optional_level = None
+            text = _TAG.sub(" ", _DETAILS.sub(" ", source))
+            minutes = len(text.split()) / READING_WPM
+            count = len(_EXERCISE.findall(source))
+            exercises += count
+            minutes += count * MINUTES_PER_EXERCISE
+            reading += len(text.split()) / READING_WPM
+        elif cell["cell_type"] == "code":
+            lines = sum(1 for line in source.splitlines() if line.strip())
+            cell_minutes = (SECONDS_PER_CODE_CELL + SECONDS_PER_CODE_LINE * lines) / 60
+            seconds = _cell_seconds(cell)
+            code += cell_minutes
+            compute += seconds
+            minutes = cell_minutes + seconds / 60
+        else:
+            continue
+        if optional_level is not None:
+            optional += minutes
+    return Pace(reading, code, compute, exercises, optional)
+
+
+def _run_time(seconds: float) -> str:
+    if seconds < 60:
+        return "under a minute"
+    minutes = math.ceil(seconds / 60)
+    return f"about {minutes} minute{'s' if minutes > 1 else ''}"
+
+
+def time_line(pace: Pace) -> str:
+    """The notebook's ``**Time:**`` line, written from its estimate."""
+    optional = (
+        f" ({pace.rounded_optional} of them in sections marked optional)"
+        if pace.rounded_optional
+        else ""
+    )
+    exercises = f"{pace.exercises} exercise{'s' if pace.exercises != 1 else ''}"
+    computing = _run_time(pace.compute_seconds)
+    return (
+        f"{TIME_LINE_PREFIX} about {pace.rounded} minutes to work through{optional}:"
+        f" about {round(pace.reading)} reading, {round(pace.code)} reading and running the code,"
+        f" {pace.exercises * MINUTES_PER_EXERCISE} on the {exercises}, and {computing} of"
+        " computing on a 2-core laptop CPU (estimated from the notebook by `helpers.pacing`)."
+    )
+
+
+def stated_time_line(path: str | Path) -> str | None:
+    """The ``**Time:**`` line in the notebook's first cell, joined onto one line, or None."""
+    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
+    paragraphs = "".join(cells[0]["source"]).split("\n\n")
+    for paragraph in paragraphs:
+        if paragraph.strip().startswith(TIME_LINE_PREFIX):
+            return " ".join(paragraph.split())
+    return None
+
+
+def write_time_line(path: str | Path) -> bool:
+    """Put the estimate's time line into the notebook's first cell; True if it changed."""
+    path = Path(path)
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    first = notebook["cells"][0]
+    paragraphs = "".join(first["source"]).split("\n\n")
+    new_line = time_line(estimate(path))
+    for index, paragraph in enumerate(paragraphs):
+        if paragraph.strip().startswith(TIME_LINE_PREFIX):
+            if " ".join(paragraph.split()) == new_line:
+                return False
+            paragraphs[index] = new_line
+            break
+    else:
+        raise ValueError(
+            f"{path.name}: its first cell has no paragraph starting {TIME_LINE_PREFIX}"
+        )
+    text = "\n\n".join(paragraphs)
+    first["source"] = text.splitlines(keepends=True)
+    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.pacing", description="Estimate each notebook's learner time."
+    )
+    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
+    parser.add_argument("--write", action="store_true", help="rewrite each **Time:** line")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
+    total = 0
+    for path in paths:
+        pace = estimate(path)
+        total += pace.rounded
+        changed = write_time_line(path) if args.write else False
+        print(f"{path.name}: ~{pace.rounded} min{' (updated)' if changed else ''}")
+        print(f"  {time_line(pace)}")
+    print(f"all: ~{total} min ({total / 60:.1f} h)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""Stated learner times: the estimate's arithmetic; every notebook and the README agree with it."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers import pacing
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _markdown(text):
+    return {"cell_type": "markdown", "metadata": {}, "source": text}
+
+
+def _code(text, seconds=None):
+    metadata = {}
+    if seconds is not None:
+        metadata["execution"] = {
+            "iopub.execute_input": "2026-11-24T10:00:00.000000Z",
+            "shell.execute_reply": f"2026-11-24T10:{seconds // 60:02d}:{seconds % 60:02d}.000000Z",
+        }
+    return {"cell_type": "code", "metadata": metadata, "source": text, "outputs": []}
+
+
+def _write(tmp_path, cells, name="nb.ipynb"):
+    path = tmp_path / name
+    notebook = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path.write_text(json.dumps(notebook, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def test_estimate_adds_reading_code_compute_and_exercises(tmp_path):
+    words = " ".join(["word"] * pacing.READING_WPM * 10)  # ten minutes of reading
+    path = _write(
+        tmp_path,
+        [
+            _markdown("# Title\n\n**Time:** x\n\n" + words),
+            _code("a = 1\n\nb = 2\n", seconds=120),  # two non-blank lines, two minutes
+            _markdown(
+                "**Exercise 1.** Do it.\n\n<details><summary>Solution</summary>"
+                + " hidden" * 500
+                + "</details>"
+            ),
+        ],
+    )
+    pace = pacing.estimate(path)
+    heading_words = 4 + 4  # "# Title **Time:** x" and "**Exercise 1.** Do it."
+    assert pace.reading == pytest.approx(10 + heading_words / pacing.READING_WPM)
+    assert pace.code == pytest.approx(
+        (pacing.SECONDS_PER_CODE_CELL + 2 * pacing.SECONDS_PER_CODE_LINE) / 60
+    )
+    assert pace.compute_seconds == pytest.approx(120)
+    assert pace.exercises == 1
+    assert pace.total == pytest.approx(pace.reading + pace.code + 2 + pacing.MINUTES_PER_EXERCISE)
+    assert pace.optional == 0
+
+
+def test_optional_sections_are_counted_apart(tmp_path):
+    words = " ".join(["word"] * pacing.READING_WPM * 20)
+    path = _write(
+        tmp_path,
+        [
+            _markdown("# Title\n\n**Time:** x"),
+            _markdown("## 2. Optional deep dive: more\n\n" + words),
+            _code("x = 1", seconds=60),
+            _markdown("## 3. Back to the main road\n\n" + words),
+        ],
+    )
+    pace = pacing.estimate(path)
+    optional = 6 / pacing.READING_WPM + 20  # the six words of the heading, then the text
+    optional += (pacing.SECONDS_PER_CODE_CELL + pacing.SECONDS_PER_CODE_LINE) / 60 + 1
+    assert pace.optional == pytest.approx(optional, rel=0.01)
+    assert pace.total > pace.optional + 19  # the section after it is not optional
+
+
+def test_write_time_line_rewrites_only_that_paragraph_and_is_idempotent(tmp_path):
+    path = _write(
+        tmp_path, [_markdown("# Title\n\n**Time:** about\nforever.\n\nNext."), _code("1")]
+    )
+    assert pacing.write_time_line(path) is True
+    first = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    assert first.startswith("# Title\n\n**Time:** about 5 minutes")
+    assert first.endswith("\n\nNext.")
+    assert pacing.stated_time_line(path) == pacing.time_line(pacing.estimate(path))
+    assert pacing.write_time_line(path) is False
+
+
+def test_write_time_line_refuses_a_notebook_without_one(tmp_path):
+    path = _write(tmp_path, [_markdown("# Title only")])
+    with pytest.raises(ValueError, match=r"\*\*Time:\*\*"):
+        pacing.write_time_line(path)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_each_notebook_states_its_estimated_time(notebook):
+    stated = pacing.stated_time_line(notebook)
+    expected = pacing.time_line(pacing.estimate(notebook))
+    assert stated == expected, (
+        f"{notebook.name}: its time line is out of date; run `python -m helpers.pacing --write`"
+    )
+
+
+def test_readme_map_shows_each_notebooks_estimated_time():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for notebook in NOTEBOOKS:
+        row = next((line for line in readme.splitlines() if f"`{notebook.name}`" in line), None)
+        assert row is not None, f"README's notebook map has no row for {notebook.name}"
+        minutes = re.findall(r"~(\d+) min", row)
+        assert minutes, f"README row for {notebook.name} states no time"
+        assert int(minutes[-1]) == pacing.estimate(notebook).rounded, notebook.name
