@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from helpers import imagenet
+from helpers import imagenet, models
 from helpers.exercises import nb01
 from helpers.models import ANT_CLASS, BEE_CLASS
 
@@ -23,14 +23,21 @@ def test_class_index(capsys):
     assert "0 to 999" in capsys.readouterr().out
 
 
-def test_dog_count(capsys):
-    assert nb01.check_dog_count(118) is True
-    assert "11.8%" in capsys.readouterr().out
-    assert nb01.check_dog_count(117) is False
-    assert "both 151 and 268" in capsys.readouterr().out
-    assert nb01.check_dog_count(0.118) is False
+def test_primate_count(capsys):
+    assert nb01.check_primate_count(20) is True
+    assert "orangutan to indri" in capsys.readouterr().out
+    assert nb01.check_primate_count(19) is False
+    assert "both 365 and 384" in capsys.readouterr().out
+    assert nb01.check_primate_count(0.02) is False
     assert "not a fraction" in capsys.readouterr().out
-    assert nb01.check_dog_count(None) is False
+    assert nb01.check_primate_count(None) is False
+
+
+def test_the_primate_range_is_the_primates():
+    names = models.imagenet_categories()
+    first, last = nb01.PRIMATE_RANGE
+    assert (names[first], names[last]) == ("orangutan", "indri")
+    assert names[first - 1] == "three-toed sloth" and names[last + 1] == "Indian elephant"
 
 
 def test_zero_shot_right_and_wrong(capsys):

@@ -7,15 +7,20 @@ from helpers.exercises import nb06
 COUNTS = {"ants": 193, "bees": 204}
 
 
-def test_photo_count(capsys):
-    assert nb06.check_photo_count(397, COUNTS, skipped=1)
-    assert "ants 193, bees 204" in capsys.readouterr().out
-    assert not nb06.check_photo_count(398, COUNTS, skipped=1)
-    assert "skipped" in capsys.readouterr().out
-    assert not nb06.check_photo_count(None, COUNTS, skipped=1)
-    assert not nb06.check_photo_count(True, {"a": 1}, skipped=0)
-    assert not nb06.check_photo_count(396, COUNTS, skipped=1)
-    assert nb06.check_photo_count(397, COUNTS, skipped=0)  # nothing skipped: the total is right
+def test_class_ratio(capsys):
+    assert nb06.check_class_ratio(204 / 193, COUNTS)
+    out = capsys.readouterr().out
+    assert "bees 204 / ants 193 = 1.06" in out and "no warning" in out
+    assert nb06.check_class_ratio(1.06, COUNTS)  # to within 0.01
+    assert not nb06.check_class_ratio(1.1, COUNTS)
+    assert not nb06.check_class_ratio(193 / 204, COUNTS)
+    assert "other way round" in capsys.readouterr().out
+    assert not nb06.check_class_ratio(None, COUNTS)
+    assert not nb06.check_class_ratio(True, COUNTS)
+    assert nb06.check_class_ratio(4, {"cats": 40, "dogs": 10})
+    assert "so a warning" in capsys.readouterr().out
+    assert not nb06.check_class_ratio(1, {"cats": 5, "dogs": 0})
+    assert "no photos" in capsys.readouterr().out
 
 
 def test_val_photos(capsys):

@@ -53,7 +53,7 @@ EXERCISES = {(e.notebook, e.check): e for e in _exercises()}
 # Answers given in words: the value to try, and the words the solution box must show for it.
 PROSE_ANSWERS = {
     ("01", "check_class_index"): ("answer = 207", "207"),
-    ("01", "check_dog_count"): ("answer = 268 - 151 + 1", "268 - 151 + 1 == 118"),
+    ("01", "check_primate_count"): ("answer = 384 - 365 + 1", "384 - 365 + 1 == 20"),
     ("04", "check_one_photo"): ('one_photo_answer = 1 / len(datasets["val"])', "1 / 153"),
     ("05", "check_head_parameters"): ("answer = 1280 * 2 + 2", "2,562"),
     ("05", "check_cache_limitation"): ('answer = "b"', "b) With a frozen backbone"),
@@ -194,10 +194,10 @@ def test_the_answer_key_passes_its_check(key, capsys):
 
 
 def test_a_wrong_answer_key_would_fail(capsys):
-    """The harness itself can fail: the dog count's classic off-by-one is refused."""
+    """The harness itself can fail: the primate count's classic off-by-one is refused."""
     namespace = _namespace("01")
     results = _recording(namespace, "01")
-    exec("answer = 268 - 151\nnb01.check_dog_count(answer)", namespace)
+    exec("answer = 384 - 365\nnb01.check_primate_count(answer)", namespace)
     assert results == [False]
 
 

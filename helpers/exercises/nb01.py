@@ -13,7 +13,7 @@ from helpers.exercises import feedback
 from helpers.models import ANT_CLASS, BEE_CLASS, imagenet_categories
 
 GOLDEN_RETRIEVER = "golden retriever"
-DOG_RANGE = (151, 268)  # first and last dog class index, both included
+PRIMATE_RANGE = (365, 384)  # orangutan .. indri, the primates, both included
 NORMALISATION_CHOICES = ("about the same", "a few points lower", "near chance (50%)")
 
 
@@ -39,22 +39,22 @@ def check_class_index(answer) -> bool:
     return feedback(False, "", f"{answer} is not a class index: they run from 0 to 999.")
 
 
-def check_dog_count(answer) -> bool:
-    """Exercise 2: how many classes lie in the dog range 151..268, both ends included."""
-    first, last = DOG_RANGE
+def check_primate_count(answer) -> bool:
+    """Exercise 2: how many classes lie in the primate range 365..384, both ends included."""
+    first, last = PRIMATE_RANGE
     expected = last - first + 1
     if answer is None:
         return feedback(False, "", "replace None with a number of classes.")
     if answer == expected:
         return feedback(
             True,
-            f"{expected} of the 1000 classes ({expected / 10:.1f}%) are dog breeds: "
-            "ImageNet can tell a Norfolk terrier from a Norwich terrier.",
+            f"{expected} of the 1000 classes are primates, from orangutan to indri: "
+            "fewer than one for every five dog breeds.",
             "",
         )
     if answer == expected - 1:
         return feedback(
-            False, "", f"{last} - {first} leaves out one end: both {first} and {last} are dogs."
+            False, "", f"{last} - {first} leaves out one end: both {first} and {last} are primates."
         )
     if isinstance(answer, float) and answer < 1:
         return feedback(False, "", "give a count of classes, not a fraction.")

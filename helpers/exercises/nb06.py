@@ -5,28 +5,28 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping, Sequence
 
+from helpers import data
 from helpers.exercises import feedback
 
 
-def check_photo_count(answer, counts: Mapping[str, int], skipped: int) -> bool:
-    """Exercise 1: how many photos training and validation use in all (the survey's counts)."""
-    expected = sum(counts.values())
-    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
-        return feedback(False, "", "answer with a whole number of photos (an int).")
-    if skipped and answer == expected + skipped:
-        return feedback(
-            False,
-            "",
-            f"that counts the {skipped} skipped file(s) too: they are never used. Add up the "
-            "photos per class (survey.counts).",
-        )
+def check_class_ratio(answer, counts: Mapping[str, int]) -> bool:
+    """Exercise 1: the survey's imbalance measure, photos of the largest class over the smallest."""
+    if not isinstance(answer, numbers.Real) or isinstance(answer, bool):
+        return feedback(False, "", "answer with a number: largest class / smallest class.")
+    largest = max(counts, key=counts.get)
+    smallest = min(counts, key=counts.get)
+    if not counts[smallest]:
+        return feedback(False, "", f"{smallest!r} has no photos: add some before training.")
+    expected = counts[largest] / counts[smallest]
+    if expected != 1 and abs(answer - 1 / expected) < 0.01:
+        return feedback(False, "", "that is smallest / largest: divide the other way round.")
+    verdict = "a warning" if expected > data.IMBALANCE_RATIO else "no warning"
     return feedback(
-        answer == expected,
-        f"{expected} photos ({', '.join(f'{c} {n}' for c, n in counts.items())}); the "
-        f"{skipped} skipped file(s) are left out before the split, so none can stop training "
-        "halfway.",
-        "the survey's table counts the photos that will be used, per class: add them up "
-        "(sum(survey.counts.values())).",
+        abs(answer - expected) < 0.01,
+        f"{largest} {counts[largest]} / {smallest} {counts[smallest]} = {expected:.2f}, so "
+        f"{verdict} (the survey warns above {data.IMBALANCE_RATIO:g}). With unbalanced classes "
+        "a model can score well by favouring the large one: look at the confusion matrix.",
+        "divide the largest value of survey.counts by the smallest.",
     )
 
 

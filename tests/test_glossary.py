@@ -1,0 +1,132 @@
+"""GLOSSARY.md: complete entries (English, Korean, meaning, notebook), in alphabetical order, each
+naming a notebook that exists and uses the term; every notebook links to it; no key term is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GLOSSARY = ROOT / "GLOSSARY.md"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+NOTEBOOK_REF = re.compile(r"^Notebook (\d\d[a-z]?)$")
+
+# Terms the notebooks teach and learners look up (the Korean notes' vocabulary among them).
+# Dropping one from the glossary, or from every notebook, fails a test below.
+KEY_TERMS = [
+    "accuracy", "backbone", "batch", "BatchNorm", "BCEWithLogitsLoss", "confusion matrix",
+    "convolution", "CrossEntropyLoss", "data augmentation", "dataset bias",
+    "depthwise-separable convolution", "discriminative learning rates", "dropout", "epoch",
+    "feature extractor", "feature map", "feature vector", "fine-tuning", "freezing",
+    "from scratch", "Grad-CAM", "gradient", "gradual unfreezing", "head", "ILSVRC", "ImageNet",
+    "label noise", "layer group", "learning rate", "linear probe", "logit", "overfitting",
+    "parameter", "pooling", "preprocessing", "pretrained", "receptive field", "ReLU",
+    "residual connection", "segmentation", "sigmoid", "skip connection", "softmax",
+    "stepping freezing", "stratified", "top-1", "top-5", "transfer learning", "validation",
+    "WordNet", "zero-shot",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Entry:
+    english: str
+    korean: str
+    meaning: str
+    taught_in: str
+
+    def names(self) -> list[str]:
+        """The English names an entry goes by: 'a (b) / c' -> ['a', 'b', 'c']."""
+        parts = re.split(r" / |\(|\)", self.english)
+        return [part.strip().strip("`") for part in parts if part.strip()]
+
+
+def parse(text: str) -> list[Entry]:
+    """The table rows of a glossary in GLOSSARY.md's format, header and rule left out."""
+    rows = [line for line in text.splitlines() if line.startswith("|")]
+    entries = []
+    for line in rows[2:]:
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        cells += [""] * (4 - len(cells))
+        entries.append(Entry(*cells[:4]))
+    return entries
+
+
+def problems(entry: Entry, numbers: set[str]) -> list[str]:
+    """What is wrong with one entry: a missing part, no Hangul, a notebook that does not exist."""
+    found = []
+    if not entry.english:
+        found.append("no English term")
+    if not HANGUL.search(entry.korean):
+        found.append(f"{entry.english!r}: no Korean term (Hangul)")
+    if len(entry.meaning.split()) < 3:
+        found.append(f"{entry.english!r}: no definition")
+    match = NOTEBOOK_REF.match(entry.taught_in)
+    if not match:
+        found.append(f"{entry.english!r}: 'Taught in' should read 'Notebook NN'")
+    elif match.group(1) not in numbers:
+        found.append(f"{entry.english!r}: notebook {match.group(1)} does not exist")
+    return found
+
+
+def _notebook_text(path: Path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(cell["source"]) for cell in cells)
+
+
+NUMBERS = {path.name.split("_", 1)[0]: path for path in NOTEBOOKS}
+ENTRIES = parse(GLOSSARY.read_text(encoding="utf-8"))
+TEXTS = {number: _notebook_text(path).lower() for number, path in NUMBERS.items()}
+
+
+def test_the_glossary_has_entries():
+    assert len(ENTRIES) >= 40
+
+
+def test_every_entry_is_complete():
+    found = [problem for entry in ENTRIES for problem in problems(entry, set(NUMBERS))]
+    assert not found, "\n".join(found)
+
+
+def test_a_bad_entry_is_caught():
+    """The checks can fail: an entry without Hangul, definition or a real notebook."""
+    table = "| English | 한국어 | Meaning | Taught in |\n|---|---|---|---|\n"
+    bad = parse(table + "| logit | logit | | Notebook 99 |")
+    assert problems(bad[0], set(NUMBERS)) == [
+        "'logit': no Korean term (Hangul)",
+        "'logit': no definition",
+        "'logit': notebook 99 does not exist",
+    ]
+
+
+def test_entries_are_alphabetical_and_unique():
+    keys = [entry.english.casefold() for entry in ENTRIES]
+    assert keys == sorted(keys), "keep GLOSSARY.md in alphabetical order"
+    assert len(set(keys)) == len(keys), "a term is listed twice"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: entry.english)
+def test_the_named_notebook_uses_the_term(entry):
+    number = NOTEBOOK_REF.match(entry.taught_in).group(1)
+    text = TEXTS[number]
+    assert any(name.lower() in text for name in entry.names()), (
+        f"{entry.taught_in} never says {entry.names()}: point {entry.english!r} to the notebook "
+        "that teaches it"
+    )
+
+
+@pytest.mark.parametrize("term", KEY_TERMS)
+def test_key_terms_are_in_the_notebooks_and_the_glossary(term):
+    assert any(term.lower() in text for text in TEXTS.values()), f"no notebook says {term!r}"
+    names = [name.lower() for entry in ENTRIES for name in entry.names()]
+    assert any(term.lower() in name for name in names), f"{term!r} is missing from GLOSSARY.md"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.name)
+def test_every_notebook_links_to_the_glossary(path):
+    assert "](../GLOSSARY.md)" in _notebook_text(path), f"{path.name}: link to ../GLOSSARY.md"
