@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
@@ -23,6 +24,7 @@ from torchvision import transforms
 from helpers import recipes, training
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
 from helpers.results import leaders, show_markdown
+from helpers.viz import OKABE_ITO, imshow
 
 DIGITS_CLASSES = tuple(str(d) for d in range(10))
 DIGITS_MAX_VALUE = 16  # load_digits() pixels are counts 0..16 of ink in 4x4 blocks
@@ -34,6 +36,11 @@ DIGITS_SIZE = 48
 DIGITS_BATCH_SIZE = 32
 DIGITS_SMALL = 0.04
 DIGITS_SMALL_MIN_STEPS = 24
+# One colour per strategy in the bar charts and learning curves (Okabe-Ito, colour-blind safe).
+STRATEGY_COLOURS = tuple(
+    OKABE_ITO[name]
+    for name in ("blue", "orange", "bluish green", "vermillion", "reddish purple", "sky blue")
+)
 
 
 def balanced_subset(
@@ -139,6 +146,21 @@ class StrategyResult:
             self.seconds_per_epoch = self.wall_seconds / self.epochs
 
 
+def history_result(
+    strategy: str, history: training.History, trainable_parameters: int, note: str = ""
+) -> StrategyResult:
+    """A comparison row from a training run: its final epoch's val accuracy (not the best
+    epoch, which was picked on the same val set), total seconds and epochs. Notebook 05."""
+    return StrategyResult(
+        strategy,
+        history.final.val_accuracy,
+        history.total_seconds,
+        len(history.records),
+        trainable_parameters,
+        note,
+    )
+
+
 def epochs_for(num_images: int, batch_size: int, epochs: int, min_steps: int = 0) -> int:
     """epochs, or more so that training takes at least min_steps optimizer steps.
 
@@ -233,41 +255,72 @@ def show_comparison(results: Sequence[StrategyResult]) -> None:
 
 
 def plot_comparison(results: Sequence[StrategyResult], chance: float | None = None):
-    """Bar charts of val accuracy, wall time and trainable parameters (log scales). Notebook 05."""
+    """Bar charts of val accuracy, wall time and trainable parameters (log scales), each bar
+    labelled with its value; a zero (zero-shot trains nothing) is written "0", not drawn as a
+    bar, since a log axis has no zero. Notebook 05.
+    """
     names = [r.strategy for r in results]
-    colours = plt.cm.tab10(np.arange(len(results)))
+    colours = [STRATEGY_COLOURS[i % len(STRATEGY_COLOURS)] for i in range(len(results))]
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     panels = (
-        ("val accuracy", [r.val_accuracy for r in results], False),
-        ("wall time (s, log)", [max(r.wall_seconds, 1e-3) for r in results], True),
-        ("trainable parameters (log)", [max(r.trainable_parameters, 1) for r in results], True),
+        ("val accuracy", [r.val_accuracy for r in results], None),
+        ("wall time (s, log scale)", [r.wall_seconds for r in results], _seconds_label),
+        (
+            "trainable parameters (log scale)",
+            [r.trainable_parameters for r in results],
+            _count_label,
+        ),
     )
-    for ax, (title, values, log) in zip(axes, panels, strict=True):
-        bars = ax.barh(names, values, color=colours)
-        ax.invert_yaxis()
+    for ax, (title, values, label_of) in zip(axes, panels, strict=True):
         ax.set_title(title)
-        if log:
-            ax.set_xscale("log")
-        else:
-            ax.set_xlim(0, 1.05)
+        if label_of is None:
+            bars = ax.barh(names, values, color=colours)
+            ax.set_xlim(0, 1.12)
+            labels = [f"{value:.3f}" for value in values]
             if chance is not None:
-                ax.axvline(
-                    chance, color="grey", linestyle="--", label=f"majority class ({chance:.3f})"
-                )
-                ax.legend(loc="lower right", fontsize=8)
-        for bar, value in zip(bars, values, strict=True):
-            label = f"{value:.3f}" if not log else f"{value:,.3g}"
-            ax.text(
-                bar.get_width(),
-                bar.get_y() + bar.get_height() / 2,
-                " " + label,
-                va="center",
-                fontsize=8,
-            )
+                ax.axvline(chance, color="grey", linestyle="--",
+                           label=f"majority class ({chance:.3f})")  # fmt: skip
+                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8,
+                          frameon=False)  # fmt: skip
+        else:
+            low, high = _log_limits(values)
+            # A zero has no place on a log axis: its bar ends where the axis starts (no bar)
+            # and its label says 0.
+            bars = ax.barh(names, [max(value, low) for value in values], color=colours)
+            ax.set_xscale("log")
+            ax.set_xlim(low, high)
+            ax.xaxis.set_major_locator(LogLocator(base=10, numticks=8))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _count_label(x)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            labels = [label_of(value) if value > 0 else "0" for value in values]
+        ax.invert_yaxis()
+        for bar, label in zip(bars, labels, strict=True):
+            ax.text(bar.get_x() + bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + label,
+                    va="center", fontsize=8)  # fmt: skip
     for ax in axes[1:]:
         ax.set_yticklabels([])
     fig.tight_layout()
     return fig
+
+
+def _log_limits(values: Sequence[float]) -> tuple[float, float]:
+    """x limits of a log axis: from the decade below the smallest positive value to well past
+    the largest (room for the value labels)."""
+    positive = [value for value in values if value > 0] or [1.0]
+    low = 10 ** np.floor(np.log10(min(positive)))
+    return low, max(positive) * 12
+
+
+def _seconds_label(seconds: float) -> str:
+    return f"{seconds:.3g} s"
+
+
+def _count_label(count: float) -> str:
+    """2562 -> '2,562', 3357778 -> '3.36M', 1e4 -> '10k': short enough not to collide."""
+    for threshold, unit, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if count >= threshold:
+            return f"{count / unit:.3g}{suffix}"
+    return f"{count:,.0f}" if count >= 1 else f"{count:g}"
 
 
 def plot_learning_curves(
@@ -275,18 +328,34 @@ def plot_learning_curves(
     *,
     total: int | None = None,
     chance: float | None = None,
+    references: Mapping[str, Mapping[int, float]] | None = None,
+    levels: Mapping[str, float] | None = None,
     title: str = "",
     ax=None,
 ):
     """Val accuracy against the number of training images, one line per strategy.
 
-    curves: {strategy: {number of training images: val accuracy}}. total adds a top axis in
-    percent of the full training set. Notebook 05.
+    curves: {strategy: {number of training images: val accuracy}}; references: further curves
+    drawn thin and dashed (e.g. the probe at another resolution); levels: horizontal lines such
+    as zero-shot accuracy. Every line has its own colour and style, so the legend tells them
+    apart. total adds a top axis in percent of the full training set. Notebook 05.
     """
     ax = ax or plt.subplots(figsize=(7, 4))[1]
-    for name, points in curves.items():
+    markers = ("o", "s", "^", "D", "v")
+    for index, (name, points) in enumerate(curves.items()):
         sizes = sorted(points)
-        ax.plot(sizes, [points[n] for n in sizes], marker="o", label=name)
+        ax.plot(sizes, [points[n] for n in sizes], marker=markers[index % len(markers)],
+                color=STRATEGY_COLOURS[index % len(STRATEGY_COLOURS)], label=name)  # fmt: skip
+    for name, points in (references or {}).items():
+        sizes = sorted(points)
+        ax.plot(sizes, [points[n] for n in sizes], "--", color=OKABE_ITO["black"], alpha=0.55,
+                label=name)  # fmt: skip
+    level_styles = (
+        (OKABE_ITO["reddish purple"], "-."),
+        (OKABE_ITO["sky blue"], (0, (5, 1, 1, 1, 1, 1))),  # dash-dot-dot
+    )
+    for (name, value), (colour, style) in zip((levels or {}).items(), level_styles, strict=False):
+        ax.axhline(value, color=colour, linestyle=style, label=name)
     if chance is not None:
         ax.axhline(chance, color="grey", linestyle=":", label=f"majority class ({chance:.3f})")
     ax.set_xscale("log")
@@ -302,6 +371,42 @@ def plot_learning_curves(
             "top", functions=(lambda n: 100 * n / total, lambda p: p * total / 100)
         )
         top.set_xlabel("% of the training set")
+    return ax
+
+
+def show_digit_examples(dataset: DigitsImages):
+    """The first training image of every digit class, as the backbone sees it. Notebook 05."""
+    fig, axes = plt.subplots(1, len(dataset.classes), figsize=(12, 1.6))
+    for digit, ax in enumerate(axes):
+        index = dataset.targets.index(digit)
+        imshow(dataset[index][0], dataset.mean, dataset.std, title=dataset.classes[digit], ax=ax)
+    return fig
+
+
+def plot_layer_probes(
+    probes: Mapping[str, Mapping[str, float]],
+    baselines: Mapping[str, float] | None = None,
+    ax=None,
+):
+    """Linear-probe val accuracy against the layer the features come from, one line per data
+    set; baselines: {data set: accuracy of the same probe on raw pixels}, drawn dotted in that
+    data set's colour. probes: {data set: {layer name: accuracy}}, layers input to output.
+    Notebook 05.
+    """
+    ax = ax or plt.subplots(figsize=(8, 3.8))[1]
+    markers = ("o", "s", "^", "D")
+    for index, (name, by_layer) in enumerate(probes.items()):
+        colour = STRATEGY_COLOURS[index % len(STRATEGY_COLOURS)]
+        ax.plot(list(by_layer), list(by_layer.values()), marker=markers[index % len(markers)],
+                color=colour, label=name)  # fmt: skip
+        if baselines and name in baselines:
+            ax.axhline(baselines[name], linestyle=":", color=colour,
+                       label=f"{name}: raw-pixel probe")  # fmt: skip
+    ax.set_xlabel("features taken after layer group (input -> output)")
+    ax.set_ylabel("linear probe val accuracy")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
     return ax
 
 

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from helpers.data import backbone_val_transform
 from helpers.models import ANT_CLASS, BEE_CLASS, backbone_spec, imagenet_categories
-from helpers.viz import imshow
+from helpers.viz import OKABE_ITO, imshow
 from helpers.widgets import MESSAGE_CLASS, errors_shown_in
 
 RUSSAKOVSKY_2015 = (
@@ -373,7 +373,8 @@ def plot_top_k(
     names: Sequence[str] | None = None,
     columns: int = 2,
 ):
-    """Each picture with its top-k probability bars beside it. Notebook 01.
+    """Each picture with its top-k probability bars beside it, each bar labelled with its
+    percentage, the axis with what it measures. Notebook 01.
 
     images: (B, 3, H, W) normalised with mean/std; probabilities, indices: (B, k).
     """
@@ -396,10 +397,13 @@ def plot_top_k(
         imshow(image, mean, std, title=titles[n] if titles else None, ax=picture_ax)
         bars_ax.set_axis_on()
         labels = [f"{names[c]} ({int(c)})" for c in classes]
-        bars_ax.barh(range(len(labels)), probs.numpy(), color="tab:blue")
+        bars = bars_ax.barh(range(len(labels)), probs.numpy(), color=OKABE_ITO["blue"])
+        bars_ax.bar_label(bars, [f"{p:.0%}" for p in probs.tolist()], padding=2, fontsize=7)
         bars_ax.set_yticks(range(len(labels)), labels, fontsize=8)
         bars_ax.invert_yaxis()
-        bars_ax.set_xlim(0, 1)
+        bars_ax.set_xlim(0, 1.15)  # room for the value labels
+        bars_ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+        bars_ax.set_xlabel(f"probability (top {len(labels)} of {len(names)} classes)", fontsize=8)
         bars_ax.tick_params(axis="x", labelsize=7)
         for spine in ("top", "right"):
             bars_ax.spines[spine].set_visible(False)

@@ -26,6 +26,7 @@ from helpers.data import load_photo
 
 THUMBNAIL_SIZE = 256  # the uploaded photo is shown at most this many pixels wide or high
 BAR_WIDTH = 220  # pixels of a 100% probability bar
+BAR_COLOUR = "#0072B2"  # Okabe-Ito blue, as helpers.viz.OKABE_ITO (viz is not imported here)
 # What PIL raises for bytes that are not an image it can decode (UnidentifiedImageError is an
 # OSError; truncated files raise OSError, some corrupt headers SyntaxError or ValueError).
 UNREADABLE_IMAGE = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
@@ -98,8 +99,13 @@ def decode_image(data: bytes) -> Image.Image:
 
 
 def probability_bars(predictions: Sequence[tuple[str, float]]) -> str:
-    """HTML: one horizontal bar per (class name, probability), in the order given."""
-    rows = []
+    """HTML: a caption saying what the bars measure, then one horizontal bar per
+    (class name, probability), in the order given, with its percentage. Notebooks 01 and 06.
+    """
+    rows = [
+        '<p style="margin:0 0 4px 13em;padding-left:8px;font-family:sans-serif;font-size:90%">'
+        "probability of each class (a full bar is 100%)</p>"
+    ]
     for name, probability in predictions:
         label = html.escape(name)
         rows.append(
@@ -107,7 +113,7 @@ def probability_bars(predictions: Sequence[tuple[str, float]]) -> str:
             '<span style="width:13em;text-align:right;padding-right:8px;overflow:hidden;'
             f'white-space:nowrap;text-overflow:ellipsis" title="{label}">{label}</span>'
             f'<span style="display:inline-block;height:14px;width:{probability * BAR_WIDTH:.0f}px;'
-            'background:#4c72b0"></span>'
+            f'background:{BAR_COLOUR}"></span>'
             f'<span style="padding-left:6px">{probability:.1%}</span></div>'
         )
     return "".join(rows)

@@ -18,10 +18,44 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from IPython.display import Code, display
+from matplotlib.transforms import offset_copy
 from PIL import Image, UnidentifiedImageError
 from torch import nn
 
 from helpers.training import History
+
+# Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/): every plot that
+# must tell two things apart by colour picks from it, and right/wrong also differ by a mark.
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "black": "#000000",
+}
+RIGHT_COLOUR = OKABE_ITO["blue"]
+WRONG_COLOUR = OKABE_ITO["vermillion"]
+RIGHT_MARK = "\u2713"  # ✓: the mark, not the colour alone, says right or wrong
+WRONG_MARK = "\u2717"  # ✗
+SEED_MARKER_SIZE = 28  # points squared, as scatter's s; one seed's dot in plot_seed_study
+
+
+def verdict_title(predicted: str, confidence: float, true: str | None = None) -> tuple[str, str]:
+    """(title, colour) for a prediction: '✓ predicted (conf)' in blue when right, or
+    '✗ predicted (conf)' and 'true: ...' in vermillion when wrong; no mark when true is None.
+
+    Readable without colour vision: the mark and the 'true:' line carry the verdict. Used by
+    show_predictions and show_grad_cam (notebooks 01, 04 and 06).
+    """
+    title = f"{predicted} ({confidence:.0%})"
+    if true is None:
+        return title, "black"
+    if true == predicted:
+        return f"{RIGHT_MARK} {title}", RIGHT_COLOUR
+    return f"{WRONG_MARK} {title}\ntrue: {true}", WRONG_COLOUR
 
 
 def to_image(tensor: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
@@ -46,7 +80,8 @@ def imshow(image, mean=None, std=None, title: str | None = None, ax=None):
 
 
 def show_predictions(images, labels, logits, class_names: Sequence[str], mean, std, columns=6):
-    """A grid of images titled 'predicted (confidence)', green when right and red when wrong.
+    """A grid of images titled '✓ predicted (confidence)' when right, '✗ predicted (confidence)'
+    and the true class when wrong, in blue and vermillion (verdict_title). Notebooks 01 and 04.
 
     images: (N, 3, H, W) normalised; labels: (N,); logits: (N, C).
     """
@@ -58,14 +93,9 @@ def show_predictions(images, labels, logits, class_names: Sequence[str], mean, s
         ax.set_axis_off()
     shown = zip(axes.flat, images, labels, predicted, confidence, strict=False)
     for ax, image, label, pred, conf in shown:
-        right = int(pred) == int(label)
         imshow(image, mean, std, ax=ax)
-        ax.set_title(
-            f"{class_names[pred]} ({conf:.0%})"
-            + ("" if right else f"\ntrue: {class_names[label]}"),
-            color="green" if right else "red",
-            fontsize=9,
-        )
+        title, colour = verdict_title(class_names[pred], float(conf), class_names[label])
+        ax.set_title(title, color=colour, fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -140,6 +170,103 @@ class LivePlot:
             self.handle = display(self.figure, display_id=True)
         else:
             self.handle.update(self.figure)
+
+
+# --- What freezing saves and breaks (notebook 03) ---
+
+MEMORY_PARTS = {  # what freezing.training_memory returns, as the plots name and colour it
+    "activations": ("saved activations", OKABE_ITO["orange"]),
+    "gradients": ("gradients", OKABE_ITO["sky blue"]),
+    "adam_state": ("Adam state", OKABE_ITO["reddish purple"]),
+}
+
+
+def plot_freezing_savings(savings: Mapping[str, Mapping[str, float]], inference_seconds: float):
+    """Seconds per training step and the memory held for training (stacked by part), one bar
+    per setting, each labelled with its value so that a near-zero bar is still read.
+
+    savings: {setting: {"step": seconds, "activations"/"gradients"/"adam_state": bytes}}, as
+    measured with training.time_training_step and freezing.training_memory. Notebook 03.
+    """
+    fig, (ax_time, ax_memory) = plt.subplots(1, 2, figsize=(11, 3.4))
+    settings = list(savings)
+    steps = [savings[name]["step"] for name in settings]
+    bars = ax_time.bar(settings, steps, color=OKABE_ITO["blue"])
+    ax_time.bar_label(bars, [f"{s:.2f} s" for s in steps], padding=2, fontsize=8)
+    ax_time.axhline(inference_seconds, color="grey", ls="--",
+                    label=f"inference only ({inference_seconds:.2f} s)")  # fmt: skip
+    ax_time.set_ylabel("seconds per training step")
+    ax_time.set_ylim(0, max(steps) * 1.2)
+    ax_time.legend(fontsize=8)
+    bottom = np.zeros(len(settings))
+    for part, (label, colour) in MEMORY_PARTS.items():
+        values = np.array([savings[name][part] / 2**20 for name in settings])
+        bars = ax_memory.bar(settings, values, bottom=bottom, label=label, color=colour)
+        bottom += values
+    ax_memory.bar_label(bars, [_megabytes(total) for total in bottom], padding=2, fontsize=8)
+    ax_memory.set_ylabel("MB held for training")
+    ax_memory.set_ylim(0, bottom.max() * 1.2)
+    ax_memory.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _megabytes(value: float) -> str:
+    """'437.4 MB', '0.1 MB', and '0 MB' only for a true zero (a tiny bar is not nothing)."""
+    if value == 0:
+        return "0 MB"
+    return f"{value:.1f} MB" if value >= 0.05 else f"{value:.2g} MB"
+
+
+def plot_batchnorm_drift(drift: Sequence[float], ax=None):
+    """Relative change of each BatchNorm layer's running mean, input to output. Notebook 03."""
+    ax = ax or plt.subplots(figsize=(8, 2.8))[1]
+    ax.bar(range(len(drift)), drift, color=OKABE_ITO["vermillion"])
+    ax.set_xlabel("BatchNorm layer (input → output)")
+    ax.set_ylabel("relative change of running mean")
+    ax.set_title("Frozen weights, drifting statistics")
+    return ax
+
+
+def plot_val_accuracy_runs(histories: Mapping[str, History]):
+    """Val accuracy of several runs against the epoch and against seconds of training, one
+    colour and marker per run. histories: {label: History}. Notebook 03."""
+    fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(10, 3))
+    colours = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["bluish green"])
+    styles = zip(colours, "os^", strict=True)
+    for (label, history), (colour, marker) in zip(histories.items(), styles, strict=False):
+        accuracy = history.column("val_accuracy")
+        elapsed = np.cumsum(history.column("seconds"))
+        ax_epoch.plot(history.column("epoch"), accuracy, marker=marker, color=colour, label=label)
+        ax_time.plot(elapsed, accuracy, marker=marker, color=colour, label=label)
+    epochs = sorted({e for history in histories.values() for e in history.column("epoch")})
+    ax_epoch.set_xticks(epochs)
+    ax_epoch.set_xlabel("epoch")
+    ax_time.set_xlabel("seconds of training")
+    for ax in (ax_epoch, ax_time):
+        ax.set_ylabel("val accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_freeze_sweep(sweep: Mapping[int, Mapping[str, float]], ax=None):
+    """Best val accuracy (left axis) and seconds to train (right axis) against the number of
+    frozen layer groups. sweep: {frozen groups: {"accuracy", "seconds"}}. Notebook 03."""
+    ax_acc = ax or plt.subplots(figsize=(7, 3.2))[1]
+    frozen = sorted(sweep)
+    blue, orange = OKABE_ITO["blue"], OKABE_ITO["orange"]
+    ax_acc.plot(frozen, [sweep[k]["accuracy"] for k in frozen], "o-", color=blue)
+    ax_acc.set_xlabel("number of frozen layer groups (from the input)")
+    ax_acc.set_ylabel("best val accuracy (circles)", color=blue)
+    ax_acc.set_xticks(frozen)
+    ax_time = ax_acc.twinx()
+    ax_time.plot(frozen, [sweep[k]["seconds"] for k in frozen], "s--", color=orange)
+    ax_time.set_ylabel("seconds to train (squares)", color=orange)
+    ax_time.set_ylim(bottom=0)
+    ax_acc.set_title("Freeze depth: accuracy and cost")
+    return ax_acc
 
 
 # --- Looking at a data set before training, and at a model's mistakes (notebook 04) ---
@@ -298,12 +425,16 @@ def show_misclassified(images, labels, logits, class_names: Sequence[str], mean,
 def plot_seed_spread(
     values: Sequence[float], label: str = "best val accuracy", ax=None, reference=None
 ):
-    """One dot per run, with the median and the min-max range: how far one number can move."""
+    """One dot per run (equal ones stacked), with the median and the min-max range: how far one
+    number can move, for one recipe (plot_seed_study draws several)."""
     ax = ax or plt.gca()
     values = np.asarray(values, dtype=float)
-    ax.scatter(values, np.zeros_like(values), s=60, zorder=3, label="one seed each")
-    ax.axvline(np.median(values), color="C1", label=f"median {np.median(values):.3f}")
-    ax.axvspan(values.min(), values.max(), color="C1", alpha=0.15, label="min to max")
+    _stacked_dots(ax, values, 0.0)
+    ax.scatter([], [], s=SEED_MARKER_SIZE, color=RIGHT_COLOUR, label="one seed each")
+    median = np.median(values)
+    ax.axvline(median, color=OKABE_ITO["orange"], label=f"median {median:.3f}")
+    ax.axvspan(values.min(), values.max(), color=OKABE_ITO["orange"], alpha=0.15,
+               label="min to max")  # fmt: skip
     if reference is not None:
         for (name, value), style in zip(reference.items(), (":", "--", "-."), strict=False):
             ax.axvline(value, color="grey", ls=style, label=f"{name} {value:.3f}")
@@ -313,32 +444,44 @@ def plot_seed_spread(
     return ax
 
 
+def _stacked_dots(ax, values: np.ndarray, y: float) -> None:
+    """One dot per value at height y; equal values are stacked upwards, a dot-width apart in
+    points (offset_copy), so that none hides another at any figure size."""
+    step = np.sqrt(SEED_MARKER_SIZE) + 1  # points: a dot's diameter and a gap
+    seen: Counter[float] = Counter()
+    for value in values:
+        level = seen[round(float(value), 6)]
+        seen[round(float(value), 6)] += 1
+        lifted = offset_copy(ax.transData, fig=ax.figure, y=step * level, units="points")
+        ax.scatter(value, y, s=SEED_MARKER_SIZE, color=RIGHT_COLOUR, zorder=3, transform=lifted)
+
+
 def plot_seed_study(
     runs: Mapping[str, Sequence[float]],
     reference: Mapping[str, float] | None = None,
     label: str = "final-epoch val accuracy",
     ax=None,
 ):
-    """One row per recipe: a dot per seed (stacked where equal), the mean and +- one std.
+    """One row per recipe: a dot per seed, the mean and +- one std.
 
     runs: {recipe name: one value per seed}; reference: vertical lines such as the zero-shot
-    accuracy. Equal values are stacked, not drawn on top of each other. Notebooks 04 and 05.
+    accuracy. Equal values (common on a small val set) are stacked one dot-width apart in
+    points, so every seed stays visible whatever the figure size. Notebooks 04 and 05.
     """
     names = list(runs)
     ax = ax or plt.subplots(figsize=(8, 0.55 * len(names) + 1.2))[1]
     for row, name in enumerate(names):
         values = np.asarray(runs[name], dtype=float)
-        seen: dict[float, int] = {}
-        for value in values:
-            offset = seen.get(round(value, 6), 0)
-            seen[round(value, 6)] = offset + 1
-            ax.scatter(value, row - 0.12 + 0.08 * offset, s=28, color="C0", zorder=3)
+        _stacked_dots(ax, values, row - 0.1)
         mean, std = values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
-        ax.errorbar(mean, row + 0.25, xerr=std, fmt="D", color="C1", capsize=4, zorder=4)
+        ax.errorbar(mean, row + 0.25, xerr=std, fmt="D", color=OKABE_ITO["orange"], capsize=4,
+                    zorder=4)  # fmt: skip
     for (name, value), style in zip((reference or {}).items(), (":", "--", "-."), strict=False):
         ax.axvline(value, color="grey", ls=style, label=f"{name} {value:.3f}")
-    ax.scatter([], [], s=28, color="C0", label="one seed")
-    ax.errorbar([], [], xerr=[], fmt="D", color="C1", capsize=4, label="mean +- std")
+    ax.scatter(
+        [], [], s=SEED_MARKER_SIZE, color=RIGHT_COLOUR, label="one seed (equal ones stacked)"
+    )
+    ax.errorbar([], [], xerr=[], fmt="D", color=OKABE_ITO["orange"], capsize=4, label="mean +- std")
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.4, -0.6)
     ax.set_xlabel(label)
@@ -474,7 +617,7 @@ def show_grad_cam(
     """A grid of photos with the Grad-CAM map of the predicted class laid over each.
 
     images: (N, 3, H, W) normalised (or a list of (3, H, W)); labels: (N,) or None. Titles say
-    'predicted (confidence)', plus the truth in red when the prediction is wrong. Notebook 06.
+    'predicted (confidence)', marked as in show_predictions when labels are given. Notebook 06.
     """
     images = list(images)
     if not images:
@@ -488,11 +631,8 @@ def show_grad_cam(
     for index, (ax, image) in enumerate(zip(axes.flat, images, strict=False)):
         cam, probabilities = _grad_cam(model, _as_batch(model, image), None, layer)
         predicted = int(probabilities.argmax())
-        title, colour = f"{class_names[predicted]} ({probabilities[predicted]:.0%})", "black"
-        if labels is not None:
-            label = int(labels[index])
-            colour = "green" if label == predicted else "red"
-            title += "" if label == predicted else f"\ntrue: {class_names[label]}"
+        true = None if labels is None else class_names[int(labels[index])]
+        title, colour = verdict_title(class_names[predicted], float(probabilities[predicted]), true)
         imshow(image, mean, std, ax=ax)
         ax.imshow(cam.numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
         ax.set_title(title, color=colour, fontsize=9)

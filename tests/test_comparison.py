@@ -171,3 +171,90 @@ def test_train_on_subset_trains_on_the_subset_only(monkeypatch):
     assert seen["epochs"] == 3  # 20 images = 2 steps per epoch; 6 steps need 3 epochs
     assert result["images"] == 20 and result["epochs"] == 3
     assert 0.0 <= result["accuracy"] <= 1.0 and result["seconds"] >= 0
+
+
+def visible_tick_labels(ax):
+    """The x tick labels matplotlib actually draws: non-empty and inside the axis limits."""
+    ax.figure.canvas.draw()
+    low, high = sorted(ax.get_xlim())
+    ticks = list(ax.xaxis.get_major_ticks()) + list(ax.xaxis.get_minor_ticks())
+    return [
+        tick.label1
+        for tick in ticks
+        if tick.label1.get_visible() and tick.label1.get_text() and low <= tick.get_loc() <= high
+    ]
+
+
+def test_comparison_bars_write_zero_as_zero_and_ticks_do_not_collide():
+    fig = comparison.plot_comparison(RESULTS, chance=0.5)
+    _, ax_time, ax_params = fig.axes
+    for ax in (ax_time, ax_params):
+        assert ax.get_xscale() == "log"
+        labels = [t.get_text().strip() for t in ax.texts]
+        assert labels[0] == "0"  # zero-shot: no time, no trainable parameter
+        assert "1" not in labels  # the old max(value, 1) drew a zero as 1
+        low = ax.get_xlim()[0]
+        assert ax.patches[0].get_width() <= low  # no bar for a zero
+        labels = visible_tick_labels(ax)
+        assert len(labels) >= 2
+        boxes = [label.get_window_extent() for label in labels]
+        for i, first in enumerate(boxes):
+            for second in boxes[i + 1 :]:
+                assert not first.overlaps(second), [label.get_text() for label in labels]
+    assert [t.get_text().strip() for t in ax_params.texts][1:] == ["2,562", "4M"]
+
+
+def test_comparison_uses_colour_blind_safe_colours():
+    from matplotlib.colors import to_hex
+
+    fig = comparison.plot_comparison(RESULTS)
+    used = {to_hex(bar.get_facecolor()) for bar in fig.axes[0].patches}
+    assert used <= {c.lower() for c in comparison.STRATEGY_COLOURS}
+    assert len(used) == len(RESULTS)
+
+
+def test_learning_curve_legend_entries_are_unique_and_look_different():
+    ax = comparison.plot_learning_curves(
+        {"probe": {5: 0.8, 50: 0.9}, "fine-tune": {5: 0.6, 50: 0.95}},
+        references={"probe, 224 px": {5: 0.85, 50: 0.92}},
+        levels={"zero-shot, 224 px": 0.97},
+        chance=0.5,
+    )
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels == [
+        "probe",
+        "fine-tune",
+        "probe, 224 px",
+        "zero-shot, 224 px",
+        "majority class (0.500)",
+    ]
+    looks = {(h.get_color(), str(h.get_linestyle()), h.get_marker()) for h in handles}
+    assert len(looks) == len(handles)  # no two legend entries drawn alike
+
+
+def test_history_result_takes_the_final_epoch_not_the_best():
+    records = [
+        training.EpochRecord(1, 1.0, 0.5, 1.0, 0.9, seconds=2.0, lr=1e-3),
+        training.EpochRecord(2, 0.8, 0.6, 1.0, 0.8, seconds=3.0, lr=1e-3),
+    ]
+    history = training.History(records=records, best_epoch=1)
+    row = comparison.history_result("fine-tune", history, 1234, "note")
+    assert (row.val_accuracy, row.wall_seconds, row.epochs) == (0.8, 5.0, 2)
+    assert row.seconds_per_epoch == 2.5 and row.trainable_parameters == 1234
+
+
+def test_layer_probe_plot_gives_each_baseline_its_data_sets_colour():
+    probes = {
+        "ants": {"blocks.3": 0.8, "final": 0.9},
+        "digits": {"blocks.3": 0.95, "final": 0.93},
+    }
+    ax = comparison.plot_layer_probes(probes, baselines={"digits": 0.94})
+    handles, labels = ax.get_legend_handles_labels()
+    assert labels == ["ants", "digits", "digits: raw-pixel probe"]
+    assert handles[1].get_color() == handles[2].get_color() != handles[0].get_color()
+    assert list(handles[1].get_ydata()) == [0.95, 0.93]
+
+
+def test_digit_examples_show_one_image_per_class(digits):
+    fig = comparison.show_digit_examples(digits["train"])
+    assert [ax.get_title() for ax in fig.axes] == list(comparison.DIGITS_CLASSES)

@@ -173,10 +173,10 @@ def test_show_grad_cam_overlays_the_map_and_marks_mistakes():
     )
     confidence = torch.softmax(model(images), dim=1).max(dim=1).values
     first, second = fig.axes[:2]
-    assert first.get_title() == f"bright ({confidence[0]:.0%})"
-    assert first.title.get_color() == "green"
-    assert second.get_title() == f"dark ({confidence[1]:.0%})\ntrue: bright"
-    assert second.title.get_color() == "red"
+    assert first.get_title() == f"{viz.RIGHT_MARK} bright ({confidence[0]:.0%})"
+    assert first.title.get_color() == viz.RIGHT_COLOUR
+    assert second.get_title() == f"{viz.WRONG_MARK} dark ({confidence[1]:.0%})\ntrue: bright"
+    assert second.title.get_color() == viz.WRONG_COLOUR
     photo, overlay = first.get_images()
     assert photo.get_array().shape == (SIZE, SIZE, 3)
     expected = viz.grad_cam(model, images[0]).numpy()

@@ -203,3 +203,14 @@ def test_default_backbone_sees_insects_in_the_val_photos(real_data):
     logits = imagenet.logits_of(models.load_backbone(), images)
     accuracy = (imagenet.zero_shot_ant_bee(logits) == labels).float().mean().item()
     assert accuracy >= 0.85
+
+
+def test_top_k_bars_say_what_they_measure():
+    images = torch.zeros(1, 3, 8, 8)
+    probabilities = torch.tensor([[0.7, 0.2, 0.1]])
+    indices = torch.tensor([[309, 310, 0]])
+    fig = imagenet.plot_top_k(images, probabilities, indices, (0.5,) * 3, (0.5,) * 3, columns=1)
+    (bars_ax,) = [ax for ax in fig.axes if ax.patches]
+    assert bars_ax.get_xlabel().startswith("probability")
+    assert [t.get_text() for t in bars_ax.texts] == ["70%", "20%", "10%"]
+    plt.close(fig)

@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
+from matplotlib.colors import to_hex  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from helpers import viz  # noqa: E402
@@ -118,7 +120,7 @@ def test_misclassified_shows_only_mistakes_most_confident_first():
     logits = torch.tensor([[2.0, 0.0], [1.0, 0.0], [0.0, 3.0], [0.0, 1.0]])  # 1 and 2 wrong
     fig = viz.show_misclassified(images, labels, logits, ["ants", "bees"], (0.5,) * 3, (0.5,) * 3)
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles == ["bees (95%)\ntrue: ants", "ants (73%)\ntrue: bees"]
+    assert titles == ["\u2717 bees (95%)\ntrue: ants", "\u2717 ants (73%)\ntrue: bees"]
     right = viz.show_misclassified(
         images,
         labels,
@@ -134,3 +136,89 @@ def test_seed_spread_marks_median_and_range():
     ax = viz.plot_seed_spread([0.94, 0.96, 0.95], reference={"zero-shot": 0.97})
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert "median 0.950" in labels and "zero-shot 0.970" in labels
+
+
+def test_prediction_titles_mark_right_and_wrong_without_relying_on_colour():
+    images = torch.zeros(2, 3, 8, 8)
+    labels = torch.tensor([0, 1])
+    logits = torch.tensor([[2.0, 0.0], [3.0, 0.0]])  # the first right, the second wrong
+    fig = viz.show_predictions(images, labels, logits, ["ants", "bees"], (0.5,) * 3, (0.5,) * 3)
+    right, wrong = (ax.title for ax in fig.axes[:2])
+    assert right.get_text().startswith(viz.RIGHT_MARK) and "true:" not in right.get_text()
+    assert wrong.get_text().startswith(viz.WRONG_MARK) and "true: bees" in wrong.get_text()
+    colours = {to_hex(right.get_color()), to_hex(wrong.get_color())}
+    assert colours == {viz.RIGHT_COLOUR.lower(), viz.WRONG_COLOUR.lower()}
+    assert not colours & {to_hex("green"), to_hex("red"), to_hex("tab:green"), to_hex("tab:red")}
+
+
+def test_verdict_title_without_a_label_has_no_mark():
+    title, colour = viz.verdict_title("bees", 0.5)
+    assert title == "bees (50%)" and colour == "black"
+
+
+def test_every_seed_dot_is_visible_even_when_values_are_equal():
+    fig, ax = plt.subplots(figsize=(8, 3.2))  # notebook 04's size: six rows in 3.2 inches
+    runs = {f"recipe {i}": [0.9, 0.9, 0.9, 0.95, 0.91] for i in range(6)}
+    viz.plot_seed_study(runs, ax=ax)
+    fig.canvas.draw()
+    centres = np.array(
+        [
+            collection.get_offset_transform().transform(collection.get_offsets())[0]
+            for collection in ax.collections
+            if isinstance(collection, PathCollection) and len(collection.get_offsets())
+        ]
+    )
+    assert len(centres) == 6 * 5
+    diameter = np.sqrt(viz.SEED_MARKER_SIZE) * fig.dpi / 72  # pixels
+    gaps = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
+    np.fill_diagonal(gaps, np.inf)
+    assert gaps.min() >= diameter
+
+
+def test_seed_spread_stacks_equal_values():
+    ax = viz.plot_seed_spread([0.95, 0.95])
+    ax.figure.canvas.draw()
+    centres = [c.get_offset_transform().transform(c.get_offsets())[0] for c in ax.collections[:2]]
+    assert centres[0][0] == centres[1][0] and centres[0][1] != centres[1][1]
+
+
+def savings(head_activations: float):
+    megabyte = 2**20
+    return {
+        "nothing frozen": {"step": 0.3, "activations": 400 * megabyte, "gradients": 13 * megabyte,
+                           "adam_state": 26 * megabyte},
+        "all but the head": {"step": 0.06, "activations": head_activations, "gradients": 0.0,
+                             "adam_state": 0.0},
+    }  # fmt: skip
+
+
+def test_freezing_savings_label_every_bar_even_a_tiny_one():
+    fig = viz.plot_freezing_savings(savings(0.1 * 2**20), inference_seconds=0.05)
+    ax_time, ax_memory = fig.axes
+    assert [t.get_text() for t in ax_time.texts] == ["0.30 s", "0.06 s"]
+    assert [t.get_text() for t in ax_memory.texts] == ["439.0 MB", "0.1 MB"]
+    assert "inference only (0.05 s)" in [t.get_text() for t in ax_time.get_legend().get_texts()]
+    tiny = viz.plot_freezing_savings(savings(3000.0), inference_seconds=0.05)
+    assert tiny.axes[1].texts[1].get_text() == "0.0029 MB"  # small, but not written as 0
+    nothing = viz.plot_freezing_savings(savings(0.0), inference_seconds=0.05)
+    assert nothing.axes[1].texts[1].get_text() == "0 MB"
+
+
+def test_run_comparison_and_sweep_plots_draw_their_data():
+    from helpers.training import EpochRecord, History
+
+    histories = {}
+    for label, accuracies in (("all at once", [0.8, 0.85]), ("gradual", [0.82, 0.9])):
+        records = [
+            EpochRecord(epoch, 1.0, 0.5, 1.0, accuracy, seconds=2.0 * epoch, lr=1e-3)
+            for epoch, accuracy in enumerate(accuracies, start=1)
+        ]
+        histories[label] = History(records=records)
+    fig = viz.plot_val_accuracy_runs(histories)
+    ax_epoch, ax_time = fig.axes
+    assert [line.get_label() for line in ax_epoch.get_lines()] == ["all at once", "gradual"]
+    assert list(ax_time.get_lines()[1].get_xdata()) == [2.0, 6.0]  # cumulative seconds
+    sweep = {0: {"accuracy": 0.85, "seconds": 10.0}, 9: {"accuracy": 0.92, "seconds": 0.0}}
+    ax = viz.plot_freeze_sweep(sweep)
+    assert list(ax.get_lines()[0].get_ydata()) == [0.85, 0.92]
+    assert list(ax.get_xticks()) == [0, 9]
