@@ -1,0 +1,89 @@
+"""Build the course site from the committed, executed notebooks (nothing is re-executed).
+
+    python docs/build.py              # into _build/site (git-ignored): open _build/site/index.html
+    python docs/build.py --out DIR    # elsewhere
+
+Needs Python 3.11+ (tomllib) and requirements.txt's sphinx, myst-nb and sphinx-book-theme.
+
+The pages: README.md is the home page (its notebook table is the map), then every
+notebooks/*.ipynb in name order (the teaching order), GLOSSARY.md, TEACHING.md and the
+helpers and benchmarks READMEs. They are copied, with the repository's layout, into a staging
+folder next to the output (README links such as `notebooks/03_freezing.ipynb` resolve as they do
+on GitHub), and Sphinx (myst-nb, sphinx-book-theme; configuration in docs/conf.py) renders them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = REPO / "_build" / "site"
+# (path in the repository, caption of its toctree section); README.md becomes index.md
+COURSE_PAGES = ["GLOSSARY.md", "TEACHING.md"]
+REFERENCE_PAGES = ["helpers/README.md", "benchmarks/README.md"]
+
+
+def notebook_paths() -> list[Path]:
+    return sorted((REPO / "notebooks").glob("*.ipynb"))
+
+
+def toctree(caption: str, entries: list[str]) -> str:
+    lines = "\n".join(entries)
+    return f"\n\n```{{toctree}}\n:hidden:\n:caption: {caption}\n:maxdepth: 1\n\n{lines}\n```\n"
+
+
+def stage(source: Path) -> list[str]:
+    """Copy the site's pages into source; return their document names in navigation order."""
+    if source.exists():
+        shutil.rmtree(source)
+    (source / "notebooks").mkdir(parents=True)
+    notebooks = [f"notebooks/{p.stem}" for p in notebook_paths()]
+    for path in notebook_paths():
+        shutil.copy2(path, source / "notebooks" / path.name)
+    course = [page for page in COURSE_PAGES if (REPO / page).exists()]
+    reference = [page for page in REFERENCE_PAGES if (REPO / page).exists()]
+    for page in course + reference:
+        (source / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(REPO / page, source / page)
+    home = (REPO / "README.md").read_text(encoding="utf-8")
+    home += toctree("Notebooks", notebooks)
+    home += toctree("Course", [page.removesuffix(".md") for page in course])
+    if reference:
+        home += toctree("Reference", [page.removesuffix(".md") for page in reference])
+    (source / "index.md").write_text(home, encoding="utf-8")
+    return ["index", *notebooks] + [page.removesuffix(".md") for page in course + reference]
+
+
+def build(out: Path = DEFAULT_OUT, quiet: bool = False) -> list[str]:
+    """Stage the pages next to out and render them into out; return the document names."""
+    out = out.resolve()
+    source = out.parent / f"{out.name}-source"
+    pages = stage(source)
+    command = [
+        sys.executable, "-m", "sphinx", "-b", "html", "-c", str(REPO / "docs"),
+        "-d", str(out.parent / f"{out.name}-doctrees"), "-E", "-j", "1",
+        str(source), str(out),
+    ]  # fmt: skip
+    if quiet:
+        command.append("-q")
+    subprocess.run(command, check=True)
+    return pages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    pages = build(args.out)
+    print(f"{len(pages)} pages in {time.perf_counter() - start:.0f} s: {args.out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

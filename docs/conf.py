@@ -1,0 +1,44 @@
+"""Sphinx configuration of the course site. Build it with `python docs/build.py` (see there).
+
+The source folder is a staging copy that docs/build.py assembles (README as index, the
+notebooks as saved, the other pages); this file is read from docs/ with `sphinx-build -c docs`.
+Notebooks are never executed: the site shows the outputs committed with them.
+"""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from launch import project_links  # noqa: E402 - docs/ is not a package
+
+repository_url, branch = project_links()
+
+project = "Pretrained models and transfer learning"
+author = "the course authors"
+extensions = ["myst_nb"]
+root_doc = "index"
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
+
+# myst-nb: show the saved outputs, run nothing
+nb_execution_mode = "off"
+nb_merge_streams = True
+myst_heading_anchors = 3  # `[text](#a-heading)` and `[text](PAGE.md#a-heading)` resolve
+myst_enable_extensions = ["dollarmath", "colon_fence"]
+suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
+
+html_theme = "sphinx_book_theme"
+html_title = project
+html_theme_options = {
+    "repository_url": repository_url,
+    "repository_branch": branch,
+    "path_to_docs": "",  # the staging folder mirrors the repository's layout
+    "use_repository_button": True,
+    "use_download_button": True,
+    "home_page_in_toc": True,
+    "launch_buttons": {
+        "colab_url": "https://colab.research.google.com",
+        "binderhub_url": "https://mybinder.org",
+        "notebook_interface": "jupyterlab",
+    },
+}
+html_last_updated_fmt = None
