@@ -137,35 +137,42 @@ def time_line(pace: Pace) -> str:
     )
 
 
-def stated_time_line(path: str | Path) -> str | None:
-    """The ``**Time:**`` line in the notebook's first cell, joined onto one line, or None."""
-    cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
-    paragraphs = "".join(cells[0]["source"]).split("\n\n")
-    for paragraph in paragraphs:
-        if paragraph.strip().startswith(TIME_LINE_PREFIX):
-            return " ".join(paragraph.split())
+def _time_block(lines: list[str]) -> tuple[int, int] | None:
+    """Where the time statement sits: from its ``**Time:**`` line up to the next bold label
+    (``**Prerequisites:**``, ...) or the end of its paragraph. None if there is none."""
+    for start, line in enumerate(lines):
+        if line.startswith(TIME_LINE_PREFIX):
+            end = start + 1
+            while end < len(lines) and lines[end].strip() and not lines[end].startswith("**"):
+                end += 1
+            return start, end
     return None
+
+
+def _first_cell(path: Path) -> tuple[dict, list[str]]:
+    notebook = json.loads(path.read_text(encoding="utf-8"))
+    return notebook, "".join(notebook["cells"][0]["source"]).split("\n")
+
+
+def stated_time_line(path: str | Path) -> str | None:
+    """The time statement in the notebook's first cell, joined onto one line, or None."""
+    _, lines = _first_cell(Path(path))
+    block = _time_block(lines)
+    return " ".join(" ".join(lines[block[0] : block[1]]).split()) if block else None
 
 
 def write_time_line(path: str | Path) -> bool:
     """Put the estimate's time line into the notebook's first cell; True if it changed."""
     path = Path(path)
-    notebook = json.loads(path.read_text(encoding="utf-8"))
-    first = notebook["cells"][0]
-    paragraphs = "".join(first["source"]).split("\n\n")
+    notebook, lines = _first_cell(path)
+    block = _time_block(lines)
+    if block is None:
+        raise ValueError(f"{path.name}: its first cell has no line starting {TIME_LINE_PREFIX}")
     new_line = time_line(estimate(path))
-    for index, paragraph in enumerate(paragraphs):
-        if paragraph.strip().startswith(TIME_LINE_PREFIX):
-            if " ".join(paragraph.split()) == new_line:
-                return False
-            paragraphs[index] = new_line
-            break
-    else:
-        raise ValueError(
-            f"{path.name}: its first cell has no paragraph starting {TIME_LINE_PREFIX}"
-        )
-    text = "\n\n".join(paragraphs)
-    first["source"] = text.splitlines(keepends=True)
+    if stated_time_line(path) == new_line:
+        return False
+    lines[block[0] : block[1]] = [new_line]
+    notebook["cells"][0]["source"] = "\n".join(lines).splitlines(keepends=True)
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return True
 

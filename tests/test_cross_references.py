@@ -37,3 +37,10 @@ def test_named_notebooks_exist(name, text):
     files = {path.name for path in NOTEBOOKS}
     missing_files = sorted(set(LINKED_FILE.findall(text)) - files)
     assert not missing_files, f"{name} names {missing_files}, which do not exist"
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cell_ids_are_unique(notebook):
+    ids = [cell.get("id") for cell in json.loads(notebook.read_text(encoding="utf-8"))["cells"]]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    assert not duplicates, f"{notebook.name}: duplicate cell ids {duplicates}"

@@ -77,15 +77,15 @@ def test_optional_sections_are_counted_apart(tmp_path):
     assert pace.total > pace.optional + 19  # the section after it is not optional
 
 
-def test_write_time_line_rewrites_only_that_paragraph_and_is_idempotent(tmp_path):
-    path = _write(
-        tmp_path, [_markdown("# Title\n\n**Time:** about\nforever.\n\nNext."), _code("1")]
-    )
+def test_write_time_line_rewrites_only_the_time_statement_and_is_idempotent(tmp_path):
+    first = "# Title\n\nIntro.\n**Time:** about\nforever.\n**Prerequisites:** none.\n\nNext."
+    path = _write(tmp_path, [_markdown(first), _code("1")])
     assert pacing.write_time_line(path) is True
-    first = "".join(json.loads(path.read_text())["cells"][0]["source"])
-    assert first.startswith("# Title\n\n**Time:** about 5 minutes")
-    assert first.endswith("\n\nNext.")
-    assert pacing.stated_time_line(path) == pacing.time_line(pacing.estimate(path))
+    written = "".join(json.loads(path.read_text())["cells"][0]["source"])
+    line = pacing.time_line(pacing.estimate(path))
+    assert line.startswith("**Time:** about 5 minutes")
+    assert written == f"# Title\n\nIntro.\n{line}\n**Prerequisites:** none.\n\nNext."
+    assert pacing.stated_time_line(path) == line
     assert pacing.write_time_line(path) is False
 
 
