@@ -88,12 +88,9 @@ def _weights() -> tuple[str, str]:
 
 
 def _resnet18_cache() -> tuple[str, str]:
-    import torch
-    from torchvision.models import ResNet18_Weights
+    from helpers.models import resnet18_weights_file
 
-    cached = (
-        Path(torch.hub.get_dir()) / "checkpoints" / Path(ResNet18_Weights.IMAGENET1K_V1.url).name
-    )
+    cached = resnet18_weights_file()
     if cached.exists():
         return OK, f"resnet18 weights cached: {cached}"
     return WARN, f"resnet18 weights not cached; downloaded (45 MB) on first use into {cached}"

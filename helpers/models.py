@@ -29,6 +29,7 @@ __all__ = [  # find_head, replace_head and remove_head live in helpers.anatomy
     "load_backbone",
     "remove_head",
     "replace_head",
+    "resnet18_weights_file",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -86,11 +87,21 @@ def _load_in_order(model: nn.Module, source: dict[str, torch.Tensor]) -> None:
     model.load_state_dict(renamed, strict=True)
 
 
+def resnet18_weights_file() -> Path:
+    """Where torchvision caches ResNet-18's ImageNet weights: $TORCH_HOME/hub/checkpoints/.
+
+    They are downloaded there on first use (45 MB); `.is_file()` says whether that has happened.
+    Notebook 04 runs the tutorial's recipe on ResNet-18 when they are there.
+    """
+    url = ResNet18_Weights.IMAGENET1K_V1.url
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+
+
 def _build_resnet18(pretrained: bool) -> nn.Module:
     if not pretrained:
         return torchvision.models.resnet18(weights=None)
     weights = ResNet18_Weights.IMAGENET1K_V1
-    cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+    cache = resnet18_weights_file()
     try:
         return torchvision.models.resnet18(weights=weights)
     except (urllib.error.URLError, OSError) as error:

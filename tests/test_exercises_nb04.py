@@ -48,12 +48,44 @@ def test_head_lr_groups(capsys):
     assert not nb04.check_head_lr_groups(None, model)
 
 
-def test_one_photo(capsys):
-    assert nb04.check_one_photo(1 / 153, num_val_images=153)
-    assert not nb04.check_one_photo(100 / 153, num_val_images=153)
-    assert "percent" in capsys.readouterr().out
-    assert not nb04.check_one_photo(0.05, num_val_images=153)
-    assert not nb04.check_one_photo("0.0065", num_val_images=153)
+def test_photos_apart(capsys):
+    assert nb04.check_photos_apart(2, 0.948, 0.935, num_val_images=153)
+    assert "2 photo(s)" in capsys.readouterr().out
+    assert nb04.check_photos_apart(1.99, 0.935, 0.948, num_val_images=153)  # order does not matter
+    assert not nb04.check_photos_apart(0.013, 0.948, 0.935, num_val_images=153)
+    assert "gap in accuracy" in capsys.readouterr().out
+    assert not nb04.check_photos_apart(1, 0.948, 0.935, num_val_images=153)
+    assert not nb04.check_photos_apart(13, 0.948, 0.935, num_val_images=153)
+    assert not nb04.check_photos_apart("2", 0.948, 0.935, num_val_images=153)
+    assert nb04.check_photos_apart(5, 0.99, 0.94, num_val_images=100)  # not tied to 153
+
+
+def test_fixed_extractor(capsys):
+    model = TinyNet()
+    assert not nb04.check_fixed_extractor(None, model)  # the backbone still learns
+    assert "requires_grad=True" in capsys.readouterr().out
+    for param in model.parameters():
+        param.requires_grad = False
+    model.fc = nn.Linear(4, 2)
+    assert not nb04.check_fixed_extractor(None, model)
+    assert "build the optimizer" in capsys.readouterr().out
+    everything = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+    assert not nb04.check_fixed_extractor(everything, model)
+    assert "exactly the head" in capsys.readouterr().out
+    head_only = torch.optim.SGD(model.fc.parameters(), lr=0.001, momentum=0.9)
+    assert nb04.check_fixed_extractor(head_only, model)
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_fixed_extractor_refuses_a_frozen_head_or_a_wrong_class_count(capsys):
+    model = TinyNet()
+    for param in model.parameters():
+        param.requires_grad = False  # frozen after the head was replaced: nothing learns
+    assert not nb04.check_fixed_extractor(torch.optim.SGD(model.fc.parameters(), lr=0.1), model)
+    assert "head is frozen" in capsys.readouterr().out
+    model.fc = nn.Linear(4, 3)
+    assert not nb04.check_fixed_extractor(torch.optim.SGD(model.fc.parameters(), lr=0.1), model)
+    assert "2 outputs" in capsys.readouterr().out
 
 
 def history(train_accuracy: float, val_accuracy: float) -> History:

@@ -55,7 +55,9 @@ def test_resnet18_loads_a_cached_checkpoint(monkeypatch, tmp_path):
     checkpoint = tmp_path / "hub" / "checkpoints" / url.rsplit("/", 1)[1]
     checkpoint.parent.mkdir(parents=True)
     reference = torchvision.models.resnet18(weights=None)
+    assert not models.resnet18_weights_file().is_file()
     torch.save(reference.state_dict(), checkpoint)
+    assert models.resnet18_weights_file() == checkpoint
     loaded = models.load_backbone("resnet18")
     assert torch.equal(loaded.conv1.weight, reference.conv1.weight)
     assert not loaded.training

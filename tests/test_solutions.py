@@ -54,7 +54,6 @@ EXERCISES = {(e.notebook, e.check): e for e in _exercises()}
 PROSE_ANSWERS = {
     ("01", "check_class_index"): ("answer = 207", "207"),
     ("01", "check_primate_count"): ("answer = 384 - 365 + 1", "384 - 365 + 1 == 20"),
-    ("04", "check_one_photo"): ('one_photo_answer = 1 / len(datasets["val"])', "1 / 153"),
     ("05", "check_head_parameters"): ("answer = 1280 * 2 + 2", "2,562"),
     ("05", "check_cache_limitation"): ('answer = "b"', "b) With a frozen backbone"),
     ("05", "check_xray_strategy"): ('answer = "earlier-layer probe"', "earlier-layer features"),

@@ -81,19 +81,66 @@ def check_head_lr_groups(optimizer, model: nn.Module, ratio: float = 10.0) -> bo
     )
 
 
-def check_one_photo(answer, num_val_images: int) -> bool:
-    """Exercise 3: how much val accuracy one photo is worth (a fraction)."""
-    expected = 1 / num_val_images
+def check_photos_apart(answer, first: float, second: float, num_val_images: int) -> bool:
+    """Exercise 3: how many val photos separate two accuracies measured on num_val_images."""
+    exact = abs(first - second) * num_val_images
+    expected = round(exact)
     if not isinstance(answer, numbers.Real):
-        return feedback(False, "", "answer with a number, e.g. 0.01.")
-    if math.isclose(answer, 100 * expected, rel_tol=0.05):
-        return feedback(False, "", "that is in percent: give the fraction (accuracy 0.95, not 95).")
+        return feedback(False, "", "answer with a number of photos, e.g. 3.")
+    if math.isclose(answer, abs(first - second), rel_tol=0.05):
+        return feedback(
+            False,
+            "",
+            f"that is the gap in accuracy: how many photos is it, out of {num_val_images}?",
+        )
     return feedback(
-        math.isclose(answer, expected, rel_tol=0.05),
-        f"one photo moves val accuracy by 1/{num_val_images} = {expected:.4f}, so 0.954 and "
-        f"0.961 differ by a single photo: a gap of one or two photos between two runs is not "
-        "evidence that one recipe is better. Compare medians over seeds.",
-        f"accuracy is correct / {num_val_images}: what does one more correct photo add?",
+        abs(answer - exact) < 0.5,
+        f"{abs(first - second):.3f} x {num_val_images} = {exact:.2f}, so {expected} photo(s): "
+        f"each photo moves val accuracy by 1/{num_val_images} = {1 / num_val_images:.4f}. A gap "
+        "of one or two photos between two single runs is not evidence that one recipe is "
+        "better; compare means over seeds with their spread.",
+        f"accuracy is correct / {num_val_images}: one photo is worth 1/{num_val_images} of it.",
+    )
+
+
+def check_fixed_extractor(optimizer, model: nn.Module, num_classes: int = 2) -> bool:
+    """Exercise 6: the tutorial's fixed extractor: a new head of num_classes outputs is the only
+    trainable part of model, and the optimizer holds exactly its parameters."""
+    _, head = models.find_head(model)
+    if getattr(head, "out_features", None) != num_classes:
+        return feedback(
+            False,
+            "",
+            f"give the model a new head with {num_classes} outputs "
+            "(the tutorial: model.fc = nn.Linear(num_ftrs, 2)).",
+        )
+    head_ids = {id(p) for p in head.parameters()}
+    trainable = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+    if trainable:
+        return feedback(
+            False,
+            "",
+            f"{len(trainable)} backbone tensor(s) still have requires_grad=True: "
+            "set it to False for every parameter before you replace the head.",
+        )
+    if not all(p.requires_grad for p in head.parameters()):
+        return feedback(
+            False,
+            "",
+            "the head is frozen too: freeze the backbone first, then replace the head "
+            "(a new layer has requires_grad=True).",
+        )
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return feedback(
+            False, "", "build the optimizer: torch.optim.SGD(..., lr=0.001, momentum=0.9)."
+        )
+    optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    return feedback(
+        optimized == head_ids,
+        f"only the head's {sum(p.numel() for p in head.parameters()):,} parameters learn; the "
+        "backbone's outputs never change, so its backward pass is skipped too.",
+        "the optimizer should hold exactly the head's parameters "
+        "(the tutorial: optim.SGD(model_conv.fc.parameters(), ...)).",
     )
 
 
