@@ -12,8 +12,9 @@ The estimate adds four parts, each read out of the executed ``.ipynb``:
 
 Sections whose heading says "Optional" are counted apart, so a learner in a hurry sees what they
 may skip. Every notebook's ``**Time:**`` line is written from this estimate
-(``python -m helpers.pacing --write``), and a test checks that each line and the README's
-notebook map still agree with it, so the stated times cannot drift from the notebooks.
+(``python -m helpers.pacing --write``; ``--table`` prints TEACHING.md's table), and a test
+checks that each line, the README's notebook map and TEACHING.md still agree with it, so the
+stated times cannot drift from the notebooks.
 """
 
 from __future__ import annotations
@@ -94,11 +95,9 @@ def estimate(path: str | Path) -> Pace:
                 elif optional_level is not None and level <= optional_level:
                     optional_level = None
             text = _TAG.sub(" ", _DETAILS.sub(" ", source))
-            minutes = len(text.split()) / READING_WPM
-            count = len(_EXERCISE.findall(source))
-            exercises += count
-            minutes += count * MINUTES_PER_EXERCISE
-            reading += len(text.split()) / READING_WPM
+            minutes = len(text.split()) / READING_WPM  # exercises are never optional
+            exercises += len(_EXERCISE.findall(source))
+            reading += minutes
         elif cell["cell_type"] == "code":
             lines = sum(1 for line in source.splitlines() if line.strip())
             cell_minutes = (SECONDS_PER_CODE_CELL + SECONDS_PER_CODE_LINE * lines) / 60
@@ -177,14 +176,34 @@ def write_time_line(path: str | Path) -> bool:
     return True
 
 
+def timings_table(paths: list[Path]) -> str:
+    """A markdown table of each notebook's learner time and computing time (TEACHING.md)."""
+    rows = [
+        "| notebook | learner time | of which optional | computing (Run All, 2 CPU cores) |",
+        "|---|---:|---:|---|",
+    ]
+    for path in paths:
+        pace = estimate(path)
+        optional = f"{pace.rounded_optional} min" if pace.rounded_optional else "-"
+        rows.append(
+            f"| `{Path(path).name}` | ~{pace.rounded} min | {optional} |"
+            f" {_run_time(pace.compute_seconds)} |"
+        )
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.pacing", description="Estimate each notebook's learner time."
     )
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--write", action="store_true", help="rewrite each **Time:** line")
+    parser.add_argument("--table", action="store_true", help="print TEACHING.md's timings table")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
+    if args.table:
+        print(timings_table(paths))
+        return 0
     total = 0
     for path in paths:
         pace = estimate(path)

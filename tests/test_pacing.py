@@ -77,6 +77,13 @@ def test_optional_sections_are_counted_apart(tmp_path):
     assert pace.total > pace.optional + 19  # the section after it is not optional
 
 
+def test_an_exercise_inside_an_optional_section_is_not_optional(tmp_path):
+    cells = [_markdown("# Title"), _markdown("## Optional: more\n\n**Exercise 1.** Do it.")]
+    pace = pacing.estimate(_write(tmp_path, cells))
+    assert pace.exercises == 1
+    assert pace.optional == pytest.approx(7 / pacing.READING_WPM)  # its seven words only
+
+
 def test_write_time_line_rewrites_only_the_time_statement_and_is_idempotent(tmp_path):
     first = "# Title\n\nIntro.\n**Time:** about\nforever.\n**Prerequisites:** none.\n\nNext."
     path = _write(tmp_path, [_markdown(first), _code("1")])
@@ -112,3 +119,11 @@ def test_readme_map_shows_each_notebooks_estimated_time():
         minutes = re.findall(r"~(\d+) min", row)
         assert minutes, f"README row for {notebook.name} states no time"
         assert int(minutes[-1]) == pacing.estimate(notebook).rounded, notebook.name
+
+
+def test_teaching_page_shows_the_timings_table():
+    teaching = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
+    table = pacing.timings_table(NOTEBOOKS)
+    assert table in teaching, (
+        "TEACHING.md's timings are out of date: python -m helpers.pacing --table"
+    )
