@@ -209,3 +209,24 @@ def test_the_crossover_key_answers_never_when_fine_tuning_never_wins():
     solution = "\n".join(PYTHON_BLOCK.findall(exercise.solution))
     exec(solution + "\n" + check_lines, namespace)
     assert namespace["answer"] == "never" and results == [True]
+
+
+EXERCISE_HEADING = re.compile(r"^(?:#+\s*|\*\*)Exercise\s+(\d+)", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0*.ipynb")), ids=lambda p: p.stem)
+def test_every_exercise_is_followed_by_a_hidden_solution(path):
+    """A collapsed Solution box (markdown, so no executed output gives it away) within the
+    exercise's next five cells."""
+    cells = json.loads(path.read_text())["cells"]
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] != "markdown":
+            continue
+        for number in EXERCISE_HEADING.findall("".join(cell["source"])):
+            following = cells[index + 1 : index + 6]
+            boxes = [c for c in following if c["cell_type"] == "markdown" and _is_box(c)]
+            assert boxes, f"{path.name}: Exercise {number} has no Solution box after it"
+
+
+def _is_box(cell: dict) -> bool:
+    return "<summary>Solution</summary>" in "".join(cell["source"])
