@@ -115,14 +115,18 @@ def jupyter_lab(tmp_path):
         log.close()
 
 
+def launch_chromium(playwright):
+    """Debian's Chromium, headless, with the flags this machine needs (no Playwright download)."""
+    return playwright.chromium.launch(
+        executable_path=chromium_binary(), headless=True, args=CHROMIUM_FLAGS, timeout=60_000
+    )
+
+
 @pytest.fixture
 def browser_page(tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api")
-    binary = chromium_binary()
     with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=binary, headless=True, args=CHROMIUM_FLAGS, timeout=60_000
-        )
+        browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             yield page

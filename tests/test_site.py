@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.test_browser import CHROMIUM_FLAGS, chromium_binary
+from tests.test_browser import launch_chromium
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "docs"))
@@ -46,11 +46,8 @@ def site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     playwright_api = pytest.importorskip("playwright.sync_api")
-    binary = chromium_binary()
     with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=binary, headless=True, args=CHROMIUM_FLAGS, timeout=60_000
-        )
+        chromium = launch_chromium(playwright)
         try:
             yield chromium
         finally:
