@@ -20,6 +20,7 @@ import pytest
 
 from tests.test_browser import launch_chromium
 
+pytest.importorskip("tomllib", reason="the site tools (docs/) need Python 3.11+")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "docs"))
 import build  # noqa: E402 - docs/ is not a package
