@@ -35,7 +35,7 @@ LEARNING_CURVE_FRACTIONS = (0.02, 0.05, 0.10, 0.25, 0.50, 1.00)
 DIGITS_SIZE = 48
 DIGITS_BATCH_SIZE = 32
 DIGITS_SMALL = 0.04
-DIGITS_SMALL_MIN_STEPS = 24
+DIGITS_SMALL_MIN_STEPS = 80  # 40 epochs of 2 batches: the runs level off before the end
 # One colour per strategy in the bar charts and learning curves (Okabe-Ito, colour-blind safe).
 STRATEGY_COLOURS = tuple(
     OKABE_ITO[name]
@@ -183,6 +183,7 @@ def subset_loaders(
     The shuffling order is fixed by seed. Notebook 05 and benchmarks/seed_study.py.
     """
     subset = Subset(train_dataset, list(indices))
+    subset.classes = getattr(train_dataset, "classes", None)  # the warm start reads the names
     generator = torch.Generator().manual_seed(seed)
     return {
         "train": DataLoader(subset, batch_size=batch_size, shuffle=True, generator=generator),
@@ -513,3 +514,178 @@ def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str
         fig.suptitle(title, fontsize=13)
     fig.tight_layout()
     return fig
+
+
+# The strategy study (benchmarks/strategy_study.py saves it, notebook 05 runs seed 0 live with
+# the same code): every strategy the course compares, in every cell of the decision matrix,
+# with the same STUDY_SEEDS everywhere, so that the comparison rule (results.compare) can pair
+# seed k of one strategy with seed k of another. A seed fixes the subset drawn for a small
+# cell, the new head's initialisation, the augmentation and the shuffling.
+STUDY_SEEDS = (0, 1, 2)
+SIMILAR_SIZE = 224  # one resolution per column: ants/bees at the backbone's own
+SIMILAR_SMALL = 0.05  # 12 of the 244 ants/bees photos, 6 per class
+SIMILAR_SMALL_MIN_STEPS = 12
+EARLIER_LAYER = "blocks.4"  # fixed before measuring (the middle of the network), not picked on val
+STUDY_CELLS = (("small", "similar"), ("large", "similar"), ("small", "different"),
+               ("large", "different"))  # fmt: skip
+IMAGENET_HEAD = "ImageNet's own head"
+LINEAR_PROBE = "linear probe"
+EARLIER_PROBE = f"earlier-layer probe ({EARLIER_LAYER})"
+RAW_PROBE = "raw-pixel probe"
+TUTORIAL_FIXED = "fixed extractor (tutorial)"
+FINETUNE_RANDOM = "fine-tune, random head"
+FINETUNE_WARM = "fine-tune, ImageNet's head"
+FROM_SCRATCH = "from scratch"
+STUDY_STRATEGIES = {
+    "similar": (IMAGENET_HEAD, LINEAR_PROBE, TUTORIAL_FIXED, FINETUNE_RANDOM, FINETUNE_WARM,
+                FROM_SCRATCH),
+    "different": (RAW_PROBE, LINEAR_PROBE, EARLIER_PROBE, TUTORIAL_FIXED, FINETUNE_RANDOM,
+                  FROM_SCRATCH),
+}  # fmt: skip
+# Training from scratch gets the far-domain settings (every layer, BatchNorm learning, 1e-3)
+# in both columns: the course's small near-domain rates would handicap it further.
+SCRATCH_SETTINGS = {**recipes.FAR_DOMAIN, "pretrained": False}
+
+
+class StudyData:
+    """The data of one column of the matrix ("similar": ants/bees at 224 px without the
+    placeholder GIF; "different": the digits at DIGITS_SIZE px), built once, with its cached
+    features. Notebook 05 and benchmarks/strategy_study.py."""
+
+    def __init__(self, similarity: str, backbone: str = DEFAULT_BACKBONE, cache_dir=None):
+        from helpers import data
+
+        if similarity not in STUDY_STRATEGIES:
+            raise ValueError(f"similarity must be one of {list(STUDY_STRATEGIES)}")
+        self.similarity, self.backbone, self.cache_dir = similarity, backbone, cache_dir
+        if similarity == "similar":
+            root = data.hymenoptera()
+            exclude = data.HYMENOPTERA_EXCLUDE
+            self.augmented = data.image_datasets(root, SIMILAR_SIZE, backbone=backbone,
+                                                 exclude=exclude)  # fmt: skip
+            self.plain = data.image_datasets(root, SIMILAR_SIZE, augment=False,
+                                             backbone=backbone, exclude=exclude)  # fmt: skip
+            self.tutorial = data.tutorial_datasets(root, backbone=backbone, exclude=exclude)
+            self.size_px, self.batch_size = SIMILAR_SIZE, recipes.COURSE_BATCH_SIZE
+        else:
+            digits = digits_datasets(DIGITS_SIZE, backbone=backbone)
+            self.augmented = self.plain = self.tutorial = digits  # digits are not augmented
+            self.size_px, self.batch_size = DIGITS_SIZE, DIGITS_BATCH_SIZE
+        self.targets = list(self.plain["train"].targets)
+        self.num_classes = len(self.plain["train"].classes)
+        self.val_images = len(self.plain["val"])
+        self._features: dict = {}
+
+    def subset(self, size: str, seed: int) -> np.ndarray:
+        """The training images of a small cell (redrawn for every seed) or all of them."""
+        if size == "large":
+            return np.arange(len(self.targets))
+        fraction = SIMILAR_SMALL if self.similarity == "similar" else DIGITS_SMALL
+        return balanced_subset(self.targets, fraction, seed=seed)
+
+    def features(self, layer: str | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(train features, val features, train labels) of a layer (None: the final pooled
+        features; "raw pixels": the digits' 64 pixels), computed once."""
+        from helpers import features
+
+        if layer not in self._features:
+            if layer == "raw pixels":
+                train_x, val_x = (
+                    torch.tensor(ds.pixels.reshape(len(ds), -1) / 255.0, dtype=torch.float32)
+                    for ds in (self.plain["train"], self.plain["val"])
+                )
+            else:
+                train_x, val_x = (
+                    features.cached_features(self.backbone, ds, layer=layer,
+                                             cache_dir=self.cache_dir, progress=False)[0]
+                    for ds in (self.plain["train"], self.plain["val"])
+                )  # fmt: skip
+            self._features[layer] = (train_x, val_x, torch.tensor(self.targets))
+        return self._features[layer]
+
+    def epochs(self, size: str, seed: int) -> int:
+        """The fine-tune's epoch budget in a cell: the recipe's, or more for a small subset so
+        that it gets a minimum number of optimizer steps."""
+        if self.similarity == "similar":
+            base, min_steps = recipes.COURSE_EPOCHS, SIMILAR_SMALL_MIN_STEPS
+        else:
+            base, min_steps = recipes.FAR_DOMAIN["epochs"], DIGITS_SMALL_MIN_STEPS
+        return epochs_for(len(self.subset(size, seed)), self.batch_size, base,
+                          min_steps if size == "small" else 0)  # fmt: skip
+
+
+def _summary(history: training.History, seconds: float, images: int) -> dict:
+    return {
+        "final": history.final.val_accuracy,
+        "best": history.best.val_accuracy,
+        "best_epoch": history.best_epoch,
+        "epochs": len(history.records),
+        "final_phase": history.final.phase,
+        "val_accuracy": history.column("val_accuracy"),
+        "phases": history.column("phase"),
+        "seconds": seconds,
+        "train_images": images,
+    }
+
+
+def _untrained(accuracy: float, seconds: float, images: int) -> dict:
+    return {"final": accuracy, "best": accuracy, "best_epoch": None, "epochs": 0,
+            "final_phase": None, "val_accuracy": [], "phases": [], "seconds": seconds,
+            "train_images": images}  # fmt: skip
+
+
+def run_strategy(
+    study: StudyData, size: str, strategy: str, seed: int, *, progress: bool = False
+) -> dict:
+    """One run of one strategy in one cell of the matrix; returns its summary: "final" and
+    "best" val accuracy (best: the epoch chosen on val, which flatters), "best_epoch",
+    "epochs", the per-epoch "val_accuracy", "seconds" and "train_images". Probes and
+    ImageNet's own head train no epochs (final = best). Notebook 05."""
+    from helpers import features, models
+
+    if strategy not in STUDY_STRATEGIES[study.similarity]:
+        raise ValueError(f"{strategy!r} is not a strategy of the {study.similarity} column: "
+                         f"{STUDY_STRATEGIES[study.similarity]}")  # fmt: skip
+    chosen = study.subset(size, seed)
+    start = time.perf_counter()
+    if strategy == IMAGENET_HEAD:
+        _, val_x, _ = study.features(None)
+        head = models.find_head(models.load_backbone(study.backbone))[1]
+        indices = models.imagenet_indices(study.plain["val"].classes)
+        with torch.no_grad():
+            accuracy = training.logits_accuracy(
+                head(val_x), torch.tensor(study.plain["val"].targets), indices
+            )
+        return _untrained(accuracy, time.perf_counter() - start, 0)
+    if strategy in (LINEAR_PROBE, EARLIER_PROBE, RAW_PROBE):
+        layer = {LINEAR_PROBE: None, EARLIER_PROBE: EARLIER_LAYER, RAW_PROBE: "raw pixels"}[
+            strategy
+        ]
+        train_x, val_x, labels = study.features(layer)
+        rows = torch.as_tensor(chosen)
+        head = features.train_linear_probe(train_x[rows], labels[rows],
+                                           num_classes=study.num_classes, seed=seed)  # fmt: skip
+        accuracy = features.probe_accuracy(head, val_x, torch.tensor(study.plain["val"].targets))
+        return _untrained(accuracy, time.perf_counter() - start, len(chosen))
+    if strategy == TUTORIAL_FIXED:
+        loaders = subset_loaders(study.tutorial["train"], study.tutorial["val"], chosen,
+                                 recipes.TUTORIAL_BATCH_SIZE, seed)  # fmt: skip
+        _, history = recipes.tutorial_finetune(
+            loaders, num_classes=study.num_classes, backbone=study.backbone, seed=seed,
+            progress=progress, fixed_feature_extractor=True,
+        )  # fmt: skip
+        return _summary(history, time.perf_counter() - start, len(chosen))
+    loaders = subset_loaders(study.augmented["train"], study.plain["val"], chosen,
+                             study.batch_size, seed)  # fmt: skip
+    settings: dict = {"epochs": study.epochs(size, seed)}
+    if strategy == FROM_SCRATCH:
+        settings = {**SCRATCH_SETTINGS, **settings}
+    elif study.similarity == "different":
+        settings = {**recipes.FAR_DOMAIN, **settings}
+    elif strategy == FINETUNE_RANDOM:
+        settings["warm_start"] = False
+    _, history = recipes.course_finetune(
+        loaders, num_classes=study.num_classes, backbone=study.backbone, seed=seed,
+        progress=progress, **settings,
+    )  # fmt: skip
+    return _summary(history, time.perf_counter() - start, len(chosen))

@@ -48,6 +48,12 @@ EXPECTED_COUNTS = {
 # RandomResizedCrop keeps 35-100% of a photo's area (torchvision's default is 8-100%): on
 # 224 px photos of small insects an 8% crop often shows no insect at all. Notebook 04 measures it.
 CROP_SCALE = (0.35, 1.0)
+# The one exclusion list of the hymenoptera photos, used by every notebook and study: the
+# placeholder "image not found" drawing among the ant photos (notebook 04 finds it).
+HYMENOPTERA_EXCLUDE = ("ants/imageNotFound.gif",)
+# The PyTorch tutorial's transforms: RandomResizedCrop(224) at torchvision's default scale,
+# cropped from the full-resolution photo; Resize(256) and CenterCrop(224) for validation.
+TUTORIAL_CROP_SCALE = (0.08, 1.0)
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
 
@@ -267,7 +273,7 @@ def _file_stamp(path: Path) -> tuple[int, int]:
     return stat.st_size, stat.st_mtime_ns
 
 
-def _decode_cached(path: Path, short_side: int) -> Image.Image:
+def _decode_cached(path: Path, short_side: int | None) -> Image.Image:
     """load_photo(path, short_side), from the cache while the file's size and mtime stay."""
     key = (os.fspath(path), short_side)
     stamp = _file_stamp(path)
@@ -323,7 +329,7 @@ class PhotoDataset(Dataset):
         classes: Sequence[str],
         samples: Sequence[tuple[Path, int]],
         transform: transforms.Compose,
-        short_side: int,
+        short_side: int | None,
         mean: tuple[float, ...],
         std: tuple[float, ...],
     ):
@@ -389,7 +395,7 @@ class DecodedImageFolder(DecodedImages):
         self,
         folder: Path,
         transform: transforms.Compose,
-        short_side: int,
+        short_side: int | None,
         mean: tuple[float, ...],
         std: tuple[float, ...],
         exclude: frozenset[str] = frozenset(),
@@ -496,6 +502,33 @@ def image_datasets(
     return {
         split: DecodedImageFolder(
             root / split, split_transforms[split], resize_size, mean, std, excluded
+        )
+        for split in SPLITS
+    }
+
+
+def tutorial_datasets(
+    root: str | Path,
+    *,
+    backbone: str = DEFAULT_BACKBONE,
+    exclude: tuple[str, ...] = HYMENOPTERA_EXCLUDE,
+) -> dict[str, DecodedImageFolder]:
+    """{"train": ds, "val": ds} preprocessed as the PyTorch tutorial does it.
+
+    Unlike image_datasets, photos are kept at full resolution (no shrinking before the crop),
+    train crops TUTORIAL_CROP_SCALE of the area (8% to 100%) then resizes to 224, val resizes
+    the short side to 256 and centre-crops 224; mean and std are the backbone's. Notebook 05
+    and benchmarks/strategy_study.py, for the tutorial's fixed feature extractor.
+    """
+    root = Path(root)
+    spec = backbone_spec(backbone)
+    split_transforms = {
+        "train": train_transform(224, spec.mean, spec.std, crop_scale=TUTORIAL_CROP_SCALE),
+        "val": val_transform(224, 256, spec.mean, spec.std),
+    }
+    return {
+        split: DecodedImageFolder(
+            root / split, split_transforms[split], None, spec.mean, spec.std, frozenset(exclude)
         )
         for split in SPLITS
     }

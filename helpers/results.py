@@ -9,8 +9,10 @@ Taught in notebook 04, used by 05.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from helpers import recipes
@@ -58,35 +60,110 @@ def format_mean_std(values: Sequence[float]) -> str:
     return f"{mean:.3f} +- {spread:.3f} (n={len(values)})"
 
 
-def difference_verdict(
-    a_name: str, a: float, b_name: str, b: float, noise: float, unit: str = ""
-) -> str:
-    """Which of two results is higher, or a tie when they differ by no more than noise.
+# The comparison rule, in words (notebook 04 teaches it, every verdict in the course uses it):
+# run both strategies with the same seeds (seed k of A against seed k of B: same subset, same
+# split, same head initialisation). Count the gap of each pair in val photos. A is ahead of B
+# when the mean gap is more than one photo AND the 95% confidence interval of the mean gap
+# (Student's t over the paired gaps) lies above zero; otherwise it is a tie: this study cannot
+# tell them apart. With fewer than MIN_SEEDS pairs, the rule says "cannot say".
+MIN_SEEDS = 3
+# Student's t, 97.5th percentile, by number of pairs (n - 1 degrees of freedom).
+T_975 = {3: 4.303, 4: 3.182, 5: 2.776, 6: 2.571, 7: 2.447, 8: 2.365, 9: 2.306, 10: 2.262}
+VERDICTS = ("ahead", "tie", "cannot say")
 
-    noise: what the difference must exceed to count, e.g. one val photo (1 / 153) or the
-    measured seed-to-seed spread, whichever is larger. Notebooks 04 and 05.
+
+@dataclass(frozen=True)
+class Comparison:
+    """The verdict of the one comparison rule on two strategies measured over the same seeds.
+
+    gap: mean of the paired gaps A - B, in val photos; low, high: its 95% interval (None
+    without enough seeds). verdict: "ahead" (winner is ahead of the other), "tie" or
+    "cannot say". str() is the one way the course prints a verdict.
     """
-    gap = abs(a - b)
-    if gap <= noise + ROUNDING:
-        return (
-            f"tie: {a_name} and {b_name} differ by {gap:.3f}{unit}, "
-            f"within noise ({noise:.3f}{unit})"
+
+    a: str
+    b: str
+    gap: float
+    low: float | None
+    high: float | None
+    seeds: int
+    verdict: str
+    winner: str | None = None
+
+    def __str__(self) -> str:
+        if self.verdict == "cannot say":
+            runs = "one run" if self.seeds == 1 else f"{self.seeds} seeds"
+            return (
+                f"verdict: cannot say ({runs}; the rule needs {MIN_SEEDS} seeds): "
+                f"{self.a} - {self.b} = {self.gap:+.1f} photos"
+            )
+        span = (
+            f"{self.gap:+.1f} photos (95% interval {self.low:+.1f} to {self.high:+.1f}, "
+            f"{self.seeds} seeds)"
         )
-    leader, other = (a_name, b_name) if a > b else (b_name, a_name)
-    return f"{leader} leads {other} by {gap:.3f}{unit} (noise {noise:.3f}{unit})"
+        if self.verdict == "tie":
+            return f"verdict: tie between {self.a} and {self.b}: {self.a} - {self.b} = {span}"
+        loser = self.b if self.winner == self.a else self.a
+        gap = self.gap if self.winner == self.a else -self.gap
+        low, high = (self.low, self.high) if self.winner == self.a else (-self.high, -self.low)
+        return (
+            f"verdict: {self.winner} ahead of {loser} by {gap:.1f} photos "
+            f"(95% interval {low:+.1f} to {high:+.1f}, {self.seeds} seeds)"
+        )
 
 
-def leaders(scores: Mapping[str, float], noise: float) -> list[str]:
-    """Every name whose score is within noise of the highest, best first (the one tie rule)."""
-    best = max(scores.values())
-    tied = [name for name, score in scores.items() if best - score <= noise + ROUNDING]
-    return sorted(tied, key=lambda name: -scores[name])
+def compare(
+    a_name: str,
+    a: Sequence[float] | float,
+    b_name: str,
+    b: Sequence[float] | float,
+    val_images: int,
+) -> Comparison:
+    """The one comparison rule: A against B over paired seeds, on a val set of val_images.
+
+    a, b: val accuracies, one per seed in the same seed order (a single float, or a list of
+    one, is one run). A deterministic strategy (ImageNet's own head: no seed changes it) may be
+    given as one float; it is then paired with every seed of the other. Notebooks 03-06.
+    """
+    a_runs, b_runs = _runs(a), _runs(b)
+    if len(a_runs) == 1 and isinstance(a, float) and len(b_runs) > 1:
+        a_runs = a_runs * len(b_runs)
+    if len(b_runs) == 1 and isinstance(b, float) and len(a_runs) > 1:
+        b_runs = b_runs * len(a_runs)
+    if len(a_runs) != len(b_runs):
+        raise ValueError(
+            f"{a_name} has {len(a_runs)} runs and {b_name} {len(b_runs)}: the rule pairs "
+            "seed k of one with seed k of the other, so both need the same seeds."
+        )
+    gaps = [(x - y) * val_images for x, y in zip(a_runs, b_runs, strict=True)]
+    gap = statistics.fmean(gaps)
+    if len(gaps) < MIN_SEEDS or (len(a_runs) == 1):
+        return Comparison(a_name, b_name, gap, None, None, len(gaps), "cannot say")
+    t = T_975.get(len(gaps), 1.96 if len(gaps) > max(T_975) else T_975[MIN_SEEDS])
+    half = t * statistics.stdev(gaps) / math.sqrt(len(gaps))
+    low, high = gap - half, gap + half
+    if abs(gap) > 1 + ROUNDING and (low > ROUNDING or high < -ROUNDING):
+        winner = a_name if gap > 0 else b_name
+        return Comparison(a_name, b_name, gap, low, high, len(gaps), "ahead", winner)
+    return Comparison(a_name, b_name, gap, low, high, len(gaps), "tie")
 
 
-def leader(scores: Mapping[str, float], noise: float) -> str:
-    """The name of the highest score, or 'tie: a, b' when others are within noise of it."""
-    tied = leaders(scores, noise)
-    return tied[0] if len(tied) == 1 else "tie: " + ", ".join(tied)
+def _runs(values: Sequence[float] | float) -> list[float]:
+    return [float(values)] if isinstance(values, (int, float)) else [float(v) for v in values]
+
+
+def leaders(runs: Mapping[str, Sequence[float] | float], val_images: int) -> list[str]:
+    """The strategy with the highest mean and every one the rule cannot tell from it, best
+    first: the leaders of a cell of the decision matrix. Notebook 05."""
+    means = {name: statistics.fmean(_runs(values)) for name, values in runs.items()}
+    best = max(means, key=means.get)
+    tied = [
+        name
+        for name in runs
+        if name == best
+        or compare(best, runs[best], name, runs[name], val_images).verdict != "ahead"
+    ]
+    return sorted(tied, key=lambda name: -means[name])
 
 
 def show_markdown(text: str) -> None:

@@ -40,17 +40,50 @@ def test_mean_std_and_its_format():
     assert results.format_mean_std([0.9, 1.0]) == "0.950 +- 0.071 (n=2)"
 
 
-def test_verdicts_call_small_differences_ties():
-    one_photo = 1 / 153
-    assert results.difference_verdict("a", 0.876, "b", 0.876, one_photo).startswith("tie")
-    assert results.difference_verdict("a", 0.882, "b", 0.876, one_photo).startswith("tie")
-    assert results.difference_verdict("a", 0.870, "b", 0.890, one_photo).startswith("b leads a")
-    assert results.leader({"probe": 0.876, "fine-tune": 0.876}, one_photo) == (
-        "tie: probe, fine-tune"
-    )
-    assert results.leader({"probe": 0.80, "fine-tune": 0.876}, one_photo) == "fine-tune"
-    exactly_one_photo = {"7 frozen": 142 / 153, "9 frozen": 141 / 153}
-    assert results.leader(exactly_one_photo, one_photo) == "tie: 7 frozen, 9 frozen"
+def _accuracies(photos_right, val_images=153):
+    return [right / val_images for right in photos_right]
+
+
+def test_the_rule_calls_a_consistent_gap_of_several_photos_ahead():
+    a, b = _accuracies([150, 149, 151]), _accuracies([145, 145, 146])  # gaps 5, 4, 5 photos
+    verdict = results.compare("fine-tune", a, "probe", b, 153)
+    assert verdict.verdict == "ahead" and verdict.winner == "fine-tune"
+    assert verdict.gap == pytest.approx(14 / 3)
+    assert str(verdict).startswith("verdict: fine-tune ahead of probe by 4.7 photos")
+    flipped = results.compare("probe", b, "fine-tune", a, 153)  # the same verdict either way
+    assert flipped.winner == "fine-tune" and str(flipped) == str(verdict)
+
+
+def test_the_rule_calls_one_photo_or_a_gap_that_changes_sign_a_tie():
+    one_photo = results.compare("a", _accuracies([142] * 3), "b", _accuracies([141] * 3), 153)
+    assert one_photo.verdict == "tie"  # exactly one photo in every seed: not more than one
+    noisy = results.compare("a", _accuracies([150, 140, 152]), "b", _accuracies([145] * 3), 153)
+    assert noisy.verdict == "tie" and noisy.low < 0 < noisy.high
+    assert str(noisy).startswith("verdict: tie between a and b: a - b = +2.3 photos")
+
+
+def test_the_rule_cannot_say_from_one_run_or_two_seeds():
+    single = results.compare("gradual", 0.95, "all at once", 0.90, 153)
+    assert single.verdict == "cannot say" and "one run" in str(single)
+    two = results.compare("a", [0.99, 0.99], "b", [0.5, 0.5], 153)
+    assert two.verdict == "cannot say" and "2 seeds" in str(two)
+
+
+def test_a_deterministic_baseline_is_paired_with_every_seed():
+    verdict = results.compare("head", 0.974, "fine-tune", _accuracies([148, 147, 149]), 153)
+    assert verdict.seeds == 3 and verdict.verdict in results.VERDICTS
+    with pytest.raises(ValueError, match="same seeds"):
+        results.compare("a", [0.9, 0.9, 0.9], "b", [0.9, 0.9], 153)
+
+
+def test_leaders_are_the_best_and_those_the_rule_cannot_tell_from_it():
+    runs = {
+        "probe": _accuracies([140, 141, 139]),
+        "fine-tune": _accuracies([148, 150, 149]),
+        "head": 149 / 153,
+        "scratch": _accuracies([80, 85, 90]),
+    }
+    assert results.leaders(runs, 153) == ["fine-tune", "head"]
 
 
 def test_runs_markdown_reports_final_best_phase_and_photos():

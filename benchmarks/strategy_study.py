@@ -1,0 +1,115 @@
+"""Every strategy in every cell of the decision matrix, over the same seeds: notebook 05's evidence.
+
+    COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py            # about 50 min
+    COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py --cells "small different"
+
+The cells cross data size (a small subset, redrawn for every seed, or the whole training set)
+with similarity to ImageNet (ants/bees at 224 px, the placeholder GIF left out; sklearn's digits
+at comparison.DIGITS_SIZE px). Each cell runs each of its strategies
+(comparison.STUDY_STRATEGIES) with every seed of comparison.STUDY_SEEDS through
+comparison.run_strategy, the function notebook 05 calls for its live seed, and records the
+final and the best epoch. The table is rewritten after every cell, so an interrupted study
+keeps what it finished; it goes to benchmarks/results/strategies.json with the commit, date,
+machine and recipes.recipe_fingerprint(). Notebook 05 loads it with
+results.load_study("strategies").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+
+from helpers import comparison, recipes
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _commit() -> str:
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=RESULTS.parent
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "helpers"],
+        capture_output=True,
+        text=True,
+        cwd=RESULTS.parent,
+    ).stdout.strip()
+    return head + (" (helpers/ modified)" if dirty else "")
+
+
+def _meta(started: float, complete: bool) -> dict:
+    return {
+        "study": "strategies",
+        "recipe_fingerprint": recipes.recipe_fingerprint(),
+        "commit": _commit(),
+        "date": datetime.date.today().isoformat(),
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "
+        f"{torch.__version__}",
+        "minutes": round((time.perf_counter() - started) / 60, 1),
+        "complete": complete,
+    }
+
+
+def run_cell(study: comparison.StudyData, size: str, seeds: tuple[int, ...]) -> dict:
+    """{strategy: [one summary per seed]} of one cell, with what the cell is."""
+    runs: dict[str, list[dict]] = {}
+    for strategy in comparison.STUDY_STRATEGIES[study.similarity]:
+        runs[strategy] = []
+        for seed in seeds:
+            summary = comparison.run_strategy(study, size, strategy, seed)
+            runs[strategy].append(summary)
+            print(
+                f"{size} {study.similarity}, {strategy}, seed {seed}: final {summary['final']:.3f}"
+                f" best {summary['best']:.3f} (epoch {summary['best_epoch']} of "
+                f"{summary['epochs']}), {summary['seconds']:.0f} s",
+                flush=True,
+            )
+    return {
+        "train_images": runs[next(iter(runs))][0]["train_images"] or len(study.subset(size, 0)),
+        "val_images": study.val_images,
+        "size_px": study.size_px,
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=list(comparison.STUDY_SEEDS))
+    parser.add_argument(
+        "--cells",
+        nargs="+",
+        default=[f"{size} {similarity}" for size, similarity in comparison.STUDY_CELLS],
+        help='cells to (re)measure, e.g. "small different"; the others are kept from --out',
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS / "strategies.json")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    table = {"seeds": args.seeds, "cells": {}}
+    if args.out.is_file():
+        saved = json.loads(args.out.read_text())
+        if saved["seeds"] == args.seeds and saved["meta"]["recipe_fingerprint"] == (
+            recipes.recipe_fingerprint()
+        ):
+            table["cells"] = saved["cells"]
+    studies: dict[str, comparison.StudyData] = {}
+    for cell in args.cells:
+        size, similarity = cell.split()
+        if similarity not in studies:
+            studies[similarity] = comparison.StudyData(similarity)
+        table["cells"][cell] = run_cell(studies[similarity], size, tuple(args.seeds))
+        done = all(f"{s} {m}" in table["cells"] for s, m in comparison.STUDY_CELLS)
+        table["meta"] = _meta(started, complete=done)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(table, indent=1) + "\n")
+        print(f"wrote {args.out} ({cell}) after {table['meta']['minutes']} min", flush=True)
+
+
+if __name__ == "__main__":
+    main()
