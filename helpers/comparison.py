@@ -1,14 +1,17 @@
 """Comparing transfer strategies: balanced subsets, a dissimilar data set, tables and figures.
 
-Everything notebook 05 needs to put a linear probe, a fixed extractor, fine-tuning and training
-from scratch side by side: class-balanced training subsets for learning curves, scikit-learn's
-bundled 8x8 digits as an image data set unlike ImageNet photos, the comparison table and bar
-charts, learning curves, and the 2x2 data-size x similarity decision matrix. Notebook 05.
+Everything notebook 05 needs to put ImageNet's own head, linear probes, the tutorial's fixed
+extractor, fine-tuning and training from scratch side by side: class-balanced subsets,
+scikit-learn's bundled 8x8 digits as an image data set unlike ImageNet photos, the strategy
+study (every strategy in every cell of the data-size x similarity matrix over the same seeds,
+run by benchmarks/strategy_study.py), its tables, learning curves and the decision matrix,
+every verdict from the one rule (results.compare). Notebook 05.
 """
 
 from __future__ import annotations
 
 import hashlib
+import statistics
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,14 +19,13 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
 from helpers import recipes, training
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
-from helpers.results import leaders, show_markdown
+from helpers.results import leaders
 from helpers.viz import OKABE_ITO, imshow
 
 DIGITS_CLASSES = tuple(str(d) for d in range(10))
@@ -126,41 +128,6 @@ def digits_datasets(
     }
 
 
-@dataclass
-class StrategyResult:
-    """One row of the comparison: a strategy's val accuracy and what it cost.
-
-    seconds_per_epoch defaults to wall_seconds / epochs (None when nothing was trained).
-    """
-
-    strategy: str
-    val_accuracy: float
-    wall_seconds: float
-    epochs: int
-    trainable_parameters: int
-    note: str = ""
-    seconds_per_epoch: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.seconds_per_epoch is None and self.epochs:
-            self.seconds_per_epoch = self.wall_seconds / self.epochs
-
-
-def history_result(
-    strategy: str, history: training.History, trainable_parameters: int, note: str = ""
-) -> StrategyResult:
-    """A comparison row from a training run: its final epoch's val accuracy (not the best
-    epoch, which was picked on the same val set), total seconds and epochs. Notebook 05."""
-    return StrategyResult(
-        strategy,
-        history.final.val_accuracy,
-        history.total_seconds,
-        len(history.records),
-        trainable_parameters,
-        note,
-    )
-
-
 def epochs_for(num_images: int, batch_size: int, epochs: int, min_steps: int = 0) -> int:
     """epochs, or more so that training takes at least min_steps optimizer steps.
 
@@ -191,141 +158,8 @@ def subset_loaders(
     }
 
 
-def train_on_subset(
-    train_dataset: Dataset,
-    val_dataset: Dataset,
-    indices: Sequence[int],
-    *,
-    num_classes: int,
-    pretrained: bool = True,
-    epochs: int = 2,
-    min_steps: int = 0,
-    backbone: str = DEFAULT_BACKBONE,
-    seed: int = 0,
-    progress: bool = False,
-    **recipe,
-) -> dict[str, float]:
-    """Train the course recipe on train_dataset[indices]; validate once, after the last epoch.
-
-    Skipping the per-epoch validation keeps small-subset points cheap. recipe: further
-    arguments of recipes.course_finetune (default frozen_groups=(): every layer trains).
-    Returns {"accuracy", "seconds" (training + validation), "epochs", "images"}. Notebook 05.
-    """
-    loaders = subset_loaders(train_dataset, val_dataset, indices, seed=seed)
-    num_epochs = epochs_for(len(indices), recipes.COURSE_BATCH_SIZE, epochs, min_steps)
-    recipe.setdefault("frozen_groups", ())
-    start = time.perf_counter()
-    model, _ = recipes.course_finetune(
-        {"train": loaders["train"]},
-        num_classes=num_classes,
-        backbone=backbone,
-        pretrained=pretrained,
-        epochs=num_epochs,
-        seed=seed,
-        progress=progress,
-        **recipe,
-    )
-    accuracy = training.evaluate(model, loaders["val"])["accuracy"]
-    return {
-        "accuracy": accuracy,
-        "seconds": time.perf_counter() - start,
-        "epochs": num_epochs,
-        "images": len(indices),
-    }
-
-
-def comparison_markdown(results: Sequence[StrategyResult]) -> str:
-    """The comparison as a Markdown table (one row per strategy)."""
-    lines = [
-        "| strategy | val accuracy | wall time (s) | epochs | s / epoch | trainable params "
-        "| note |",
-        "|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for r in results:
-        per_epoch = f"{r.seconds_per_epoch:.3g}" if r.seconds_per_epoch is not None else "-"
-        lines.append(
-            f"| {r.strategy} | {r.val_accuracy:.3f} | {r.wall_seconds:.1f} | {r.epochs} | "
-            f"{per_epoch} | {r.trainable_parameters:,} | {r.note} |"
-        )
-    return "\n".join(lines)
-
-
-def show_comparison(results: Sequence[StrategyResult]) -> None:
-    """Display the comparison table in the notebook. Notebook 05."""
-    show_markdown(comparison_markdown(results))
-
-
-def plot_comparison(results: Sequence[StrategyResult], chance: float | None = None):
-    """Bar charts of val accuracy, wall time and trainable parameters (log scales), each bar
-    labelled with its value; a zero (zero-shot trains nothing) is written "0", not drawn as a
-    bar, since a log axis has no zero. Notebook 05.
-    """
-    names = [r.strategy for r in results]
-    colours = [STRATEGY_COLOURS[i % len(STRATEGY_COLOURS)] for i in range(len(results))]
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
-    panels = (
-        ("val accuracy", [r.val_accuracy for r in results], None),
-        ("wall time (s, log scale)", [r.wall_seconds for r in results], _seconds_label),
-        (
-            "trainable parameters (log scale)",
-            [r.trainable_parameters for r in results],
-            _count_label,
-        ),
-    )
-    for ax, (title, values, label_of) in zip(axes, panels, strict=True):
-        ax.set_title(title)
-        if label_of is None:
-            bars = ax.barh(names, values, color=colours)
-            ax.set_xlim(0, 1.12)
-            labels = [f"{value:.3f}" for value in values]
-            if chance is not None:
-                ax.axvline(chance, color="grey", linestyle="--",
-                           label=f"majority class ({chance:.3f})")  # fmt: skip
-                ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=8,
-                          frameon=False)  # fmt: skip
-        else:
-            low, high = _log_limits(values)
-            # A zero has no place on a log axis: its bar ends where the axis starts (no bar)
-            # and its label says 0.
-            bars = ax.barh(names, [max(value, low) for value in values], color=colours)
-            ax.set_xscale("log")
-            ax.set_xlim(low, high)
-            ax.xaxis.set_major_locator(LogLocator(base=10, numticks=8))
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _count_label(x)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-            labels = [label_of(value) if value > 0 else "0" for value in values]
-        ax.invert_yaxis()
-        for bar, label in zip(bars, labels, strict=True):
-            ax.text(bar.get_x() + bar.get_width(), bar.get_y() + bar.get_height() / 2, " " + label,
-                    va="center", fontsize=8)  # fmt: skip
-    for ax in axes[1:]:
-        ax.set_yticklabels([])
-    fig.tight_layout()
-    return fig
-
-
-def _log_limits(values: Sequence[float]) -> tuple[float, float]:
-    """x limits of a log axis: from the decade below the smallest positive value to well past
-    the largest (room for the value labels)."""
-    positive = [value for value in values if value > 0] or [1.0]
-    low = 10 ** np.floor(np.log10(min(positive)))
-    return low, max(positive) * 12
-
-
-def _seconds_label(seconds: float) -> str:
-    return f"{seconds:.3g} s"
-
-
-def _count_label(count: float) -> str:
-    """2562 -> '2,562', 3357778 -> '3.36M', 1e4 -> '10k': short enough not to collide."""
-    for threshold, unit, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
-        if count >= threshold:
-            return f"{count / unit:.3g}{suffix}"
-    return f"{count:,.0f}" if count >= 1 else f"{count:g}"
-
-
 def plot_learning_curves(
-    curves: Mapping[str, Mapping[int, float]],
+    curves: Mapping[str, Mapping[int, float | Sequence[float]]],
     *,
     total: int | None = None,
     chance: float | None = None,
@@ -334,37 +168,45 @@ def plot_learning_curves(
     title: str = "",
     ax=None,
 ):
-    """Val accuracy against the number of training images, one line per strategy.
+    """Val accuracy against the number of training images, one series per strategy.
 
-    curves: {strategy: {number of training images: val accuracy}}; references: further curves
-    drawn thin and dashed (e.g. the probe at another resolution); levels: horizontal lines such
-    as zero-shot accuracy. Every line has its own colour and style, so the legend tells them
-    apart. total adds a top axis in percent of the full training set. Notebook 05.
+    curves: {strategy: {number of training images: val accuracy, or one per seed}}; several
+    seeds draw their mean with a +-1 std error bar. A series of three or more sizes is joined
+    by a line; two sizes far apart are drawn as points only, since a line would invent the
+    values between them. references: further curves drawn thin and dashed; levels: horizontal
+    lines such as ImageNet's own head. total adds a top axis in percent of the training set.
+    Notebook 05.
     """
     ax = ax or plt.subplots(figsize=(7, 4))[1]
-    markers = ("o", "s", "^", "D", "v")
+    markers = ("o", "s", "^", "D", "v", "P")
+    handles = []
     for index, (name, points) in enumerate(curves.items()):
         sizes = sorted(points)
-        ax.plot(sizes, [points[n] for n in sizes], marker=markers[index % len(markers)],
-                color=STRATEGY_COLOURS[index % len(STRATEGY_COLOURS)], label=name)  # fmt: skip
+        values = [np.atleast_1d(np.asarray(points[n], dtype=float)) for n in sizes]
+        means = [v.mean() for v in values]
+        spreads = [v.std(ddof=1) if len(v) > 1 else 0.0 for v in values]
+        handles.append(ax.errorbar(sizes, means, yerr=spreads, marker=markers[index % len(markers)],
+                    linestyle="-" if len(sizes) >= 3 else "none", capsize=4,
+                    color=STRATEGY_COLOURS[index % len(STRATEGY_COLOURS)], label=name))  # fmt: skip
     for name, points in (references or {}).items():
         sizes = sorted(points)
-        ax.plot(sizes, [points[n] for n in sizes], "--", color=OKABE_ITO["black"], alpha=0.55,
-                label=name)  # fmt: skip
+        handles += ax.plot(sizes, [points[n] for n in sizes], "--", color=OKABE_ITO["black"],
+                           alpha=0.55, label=name)  # fmt: skip
     level_styles = (
         (OKABE_ITO["reddish purple"], "-."),
         (OKABE_ITO["sky blue"], (0, (5, 1, 1, 1, 1, 1))),  # dash-dot-dot
     )
     for (name, value), (colour, style) in zip((levels or {}).items(), level_styles, strict=False):
-        ax.axhline(value, color=colour, linestyle=style, label=name)
+        handles.append(ax.axhline(value, color=colour, linestyle=style, label=name))
     if chance is not None:
-        ax.axhline(chance, color="grey", linestyle=":", label=f"majority class ({chance:.3f})")
+        handles.append(ax.axhline(chance, color="grey", linestyle=":",
+                                  label=f"majority class ({chance:.3f})"))  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("training images (log scale)")
-    ax.set_ylabel("val accuracy")
+    ax.set_ylabel("val accuracy (final epoch)")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(handles=handles, fontsize=8, loc="lower right")
     if title:
         ax.set_title(title)
     if total:
@@ -413,107 +255,153 @@ def plot_layer_probes(
 
 # The classic advice (CS231n's transfer-learning notes), and the strategies that follow it.
 DECISION_ADVICE = {
-    ("small", "similar"): "train a classifier on the features\n(linear probe / fixed extractor)",
-    ("large", "similar"): "fine-tune\n(upper layers, or all of them)",
-    ("small", "different"): "classifier on earlier-layer features\n(hard case)",
-    ("large", "different"): "fine-tune everything\n(or consider training from scratch)",
+    ("small", "similar"): "train a classifier on the features (linear probe / fixed extractor)",
+    ("large", "similar"): "fine-tune (upper layers, or all of them)",
+    ("small", "different"): "a classifier on earlier-layer features (hard case)",
+    ("large", "different"): "fine-tune everything (or consider training from scratch)",
 }
 ADVISED = {
-    ("small", "similar"): ("linear probe",),
+    ("small", "similar"): ("linear probe", "fixed extractor"),
     ("large", "similar"): ("fine-tune",),
     ("small", "different"): ("earlier-layer probe",),
     ("large", "different"): ("fine-tune", "from scratch"),
+}
+# Strategies the advice does not consider: they need no pretrained training on your data.
+NOT_IN_ADVICE = {
+    "ImageNet's own head": "no training: it exists only when your classes are ImageNet's",
+    "raw-pixel probe": "no pretrained network at all",
 }
 
 
 @dataclass
 class MatrixCell:
-    """One measured cell: {strategy: val accuracy}, what counts as noise, and a heading.
-
-    Strategy names are matched to the advice by their start ("fine-tune", "linear probe",
-    "earlier-layer probe", "from scratch", "zero-shot"...), so "fine-tune (3 seeds)" counts.
+    """One measured cell of the decision matrix: {strategy: val accuracy per seed} (a float
+    for a strategy no seed changes), the val set's size, and a heading. The leaders and every
+    verdict come from the one comparison rule (results.leaders, results.compare).
+    Strategy names are matched to the advice by their start ("fine-tune, random head" counts
+    as "fine-tune"). Notebook 05.
     """
 
     title: str
-    scores: dict[str, float]
-    noise: float
+    runs: dict[str, list[float] | float]
+    val_images: int
 
     def leaders(self) -> list[str]:
-        """Every strategy within noise of the best one, best first."""
-        return leaders(self.scores, self.noise)
+        """The best strategy and every one the rule cannot tell from it, best first."""
+        return leaders(self.runs, self.val_images)
 
     def verdict(self, advised: Sequence[str]) -> str:
-        """Whether the measured leader is what the advice says, in a few words.
-
-        Zero-shot needs no training and exists only when the classes are ImageNet's, so the
-        advice does not consider it: when it leads, the verdict also names the leader among
-        the trained strategies.
-        """
+        """What leads, by the rule, and whether that is what the advice says."""
         lines = []
         cell = self
-        if all(name.startswith("zero-shot") for name in self.leaders()):
-            lines.append(f"measured best: {self._winner()} (no training)")
-            trained = {n: s for n, s in self.scores.items() if not n.startswith("zero-shot")}
-            cell = MatrixCell(self.title, trained, self.noise)
+        outside = [name for name in self.leaders() if name in NOT_IN_ADVICE]
+        if outside:
+            lines.append(f"leads or ties: {' / '.join(outside)} ({NOT_IN_ADVICE[outside[0]]})")
+            rest = {n: r for n, r in self.runs.items() if n not in NOT_IN_ADVICE}
+            cell = MatrixCell(self.title, rest, self.val_images)
         follows = any(name.startswith(tuple(advised)) for name in cell.leaders())
-        label = "among trained strategies" if lines else "measured best"
+        label = "among the others" if outside else "leads"
         advice = "agrees with the advice" if follows else "the advice does not hold here"
-        lines.append(f"{label}: {cell._winner()} -> {advice}")
+        lines.append(f"{label}: {' / '.join(cell.leaders())} -> {advice}")
         return "\n".join(lines)
 
-    def _winner(self) -> str:
-        leaders = self.leaders()
-        return leaders[0] if len(leaders) == 1 else "tie: " + " / ".join(leaders)
+
+def matrix_cells(study: Mapping) -> dict[tuple[str, str], MatrixCell]:
+    """The decision matrix's cells from a saved strategy study (results.load_study(
+    "strategies")): final-epoch val accuracy of every seed. Notebook 05."""
+    cells = {}
+    for name, cell in study["cells"].items():
+        size, similarity = name.split()
+        runs = {
+            strategy: [run["final"] for run in seeds] for strategy, seeds in cell["runs"].items()
+        }
+        what = "ants/bees" if similarity == "similar" else "digits"
+        title = (f"{what}, {cell['train_images']} training images, {cell['size_px']} px, "
+                 f"{len(study['seeds'])} seeds")  # fmt: skip
+        cells[size, similarity] = MatrixCell(title, runs, cell["val_images"])
+    return cells
+
+
+def study_markdown(study: Mapping, cell: str) -> str:
+    """A Markdown table of one cell of the strategy study: final and best epoch (mean +- std
+    over the seeds), the best epoch of each seed out of how many, and seconds per run. A best
+    epoch that is the last one in every seed means the run may still have been improving
+    when it stopped. Notebook 05."""
+    from helpers.results import format_mean_std
+
+    lines = [
+        "| strategy | final epoch | best epoch (chosen on val) | best epoch of each seed "
+        "| s per run |",
+        "|---|---:|---:|---|---:|",
+    ]
+    for strategy, seeds in study["cells"][cell]["runs"].items():
+        if seeds[0]["epochs"]:
+            epochs = ", ".join(f"{run['best_epoch']}/{run['epochs']}" for run in seeds)
+        else:
+            epochs = "no epochs"
+        seconds = statistics.fmean(run["seconds"] for run in seeds)
+        lines.append(
+            f"| {strategy} | {format_mean_std([run['final'] for run in seeds])} "
+            f"| {format_mean_std([run['best'] for run in seeds])} | {epochs} | {seconds:.0f} |"
+        )
+    return "\n".join(lines)
 
 
 def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str = ""):
-    """The 2x2 data size x similarity matrix: the advice, the measured numbers, the verdict.
-
-    cells: {(size, similarity): MatrixCell}, size in {"small", "large"}, similarity in
-    {"similar", "different"}. In each cell the best strategy (and any within noise of it) is
-    bold and marked with an arrow; the last line says whether that agrees with the advice in
-    DECISION_ADVICE. Returns the figure. Notebook 05.
+    """The 2x2 data size x similarity matrix: in each cell every strategy's val accuracy
+    (mean +- std over seeds, a dot per seed), the leaders by the rule filled and in bold, the
+    advice above and the verdict below. Returns the figure. Notebook 05.
     """
-    fig, axes = plt.subplots(2, 2, figsize=(13, 8))
-    shades = {"similar": "#e8f1fb", "different": "#fdf0e6"}
+    import textwrap
+
+    fig, axes = plt.subplots(2, 2, figsize=(14, 9.5))
     row_labels = {"large": "more data", "small": "less data"}
     for row, size in enumerate(("large", "small")):
         for col, similarity in enumerate(("similar", "different")):
             ax = axes[row, col]
-            ax.set_facecolor(shades[similarity])
-            ax.set_xticks([])
-            ax.set_yticks([])
             key = (size, similarity)
-            ax.text(0.5, 0.95, "advice: " + DECISION_ADVICE[key], ha="center", va="top",
-                    fontsize=10, style="italic", transform=ax.transAxes)  # fmt: skip
+            side = f"{similarity} {'to' if similarity == 'similar' else 'from'} ImageNet"
+            advice = textwrap.fill("advice: " + DECISION_ADVICE[key], 60)
+            ax.set_title(f"{row_labels[size]}, {side}\n{advice}", fontsize=10)
             cell = cells.get(key)
             if cell is None:
                 ax.text(0.5, 0.5, "(not measured)", ha="center", transform=ax.transAxes)
+                ax.set_axis_off()
                 continue
-            leaders = cell.leaders()
-            ax.text(0.04, 0.75, cell.title, fontsize=10, fontweight="bold",
-                    transform=ax.transAxes)  # fmt: skip
-            width = max(len(name) for name in cell.scores)
-            for line, (name, score) in enumerate(cell.scores.items()):
-                lead = name in leaders
-                ax.text(
-                    0.04, 0.66 - 0.075 * line,
-                    f"{'->' if lead else '  '} {name:<{width}}  {score:.3f}",
-                    fontsize=9, family="monospace", fontweight="bold" if lead else "normal",
-                    transform=ax.transAxes,
-                )  # fmt: skip
-            ax.text(0.04, 0.04, cell.verdict(ADVISED[key]), fontsize=9, transform=ax.transAxes)
-            if row == 0:
-                ax.set_title(
-                    f"{similarity} {'to' if similarity == 'similar' else 'from'} ImageNet",
-                    fontsize=12,
-                )
-            if col == 0:
-                ax.set_ylabel(row_labels[size], fontsize=12)
+            _draw_cell(ax, cell)
+            verdict = cell.verdict(ADVISED[key])
+            ax.set_xlabel(cell.title + "\n" + "\n".join(textwrap.fill(line, 70)
+                                                        for line in verdict.split("\n")),
+                          fontsize=9)  # fmt: skip
     if title:
         fig.suptitle(title, fontsize=13)
     fig.tight_layout()
     return fig
+
+
+def _draw_cell(ax, cell: MatrixCell) -> None:
+    leading = set(cell.leaders())
+    names = list(cell.runs)
+    for y, name in enumerate(names):
+        values = [cell.runs[name]] if isinstance(cell.runs[name], float) else cell.runs[name]
+        mean, spread = (
+            statistics.fmean(values),
+            (statistics.stdev(values) if len(values) > 1 else 0),
+        )
+        colour = OKABE_ITO["blue"] if name in leading else OKABE_ITO["black"]
+        face = colour if name in leading else "white"
+        ax.errorbar(mean, y, xerr=spread, fmt="o", ms=8, color=colour, mfc=face, capsize=4)
+        ax.plot(values, [y + 0.22] * len(values), "|", color=colour, ms=7, alpha=0.7, gid="seeds")
+        ax.text(1.02, y, f"{mean:.3f} +- {spread:.3f}", va="center", fontsize=9,
+                fontweight="bold" if name in leading else "normal")  # fmt: skip
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels(names, fontsize=9)
+    for label in ax.get_yticklabels():
+        label.set_fontweight("bold" if label.get_text() in leading else "normal")
+    ax.set_ylim(len(names) - 0.4, -0.6)
+    ax.set_xlim(0, 1.25)
+    ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.grid(axis="x", alpha=0.3)
 
 
 # The strategy study (benchmarks/strategy_study.py saves it, notebook 05 runs seed 0 live with
@@ -689,3 +577,51 @@ def run_strategy(
         progress=progress, **settings,
     )  # fmt: skip
     return _summary(history, time.perf_counter() - start, len(chosen))
+
+
+# What fine-tuning itself adds, pair by pair: (column, first strategy, second strategy).
+WHAT_FINETUNING_ADDS = (
+    ("similar", FINETUNE_WARM, IMAGENET_HEAD),  # ImageNet's head, fine-tuned vs untouched
+    ("similar", FINETUNE_RANDOM, LINEAR_PROBE),  # a new head: fine-tuned vs frozen features
+    ("similar", FINETUNE_WARM, FINETUNE_RANDOM),  # what the warm start adds to fine-tuning
+    ("different", FINETUNE_RANDOM, LINEAR_PROBE),
+    ("different", FINETUNE_RANDOM, EARLIER_PROBE),
+    ("different", FINETUNE_RANDOM, RAW_PROBE),
+    ("different", FINETUNE_RANDOM, FROM_SCRATCH),
+)
+
+
+def study_finals(study: Mapping, cell: str) -> dict[str, list[float]]:
+    """{strategy: final-epoch val accuracy of each seed} of one cell ("small similar", ...)."""
+    return {
+        name: [run["final"] for run in runs] for name, runs in study["cells"][cell]["runs"].items()
+    }
+
+
+def study_verdicts(study: Mapping, pairs=WHAT_FINETUNING_ADDS) -> list[tuple[str, object]]:
+    """[(cell, results.Comparison)] for each pair in both sizes of its column, by the rule."""
+    from helpers.results import compare
+
+    verdicts = []
+    for similarity, first, second in pairs:
+        for size in ("small", "large"):
+            cell = f"{size} {similarity}"
+            finals = study_finals(study, cell)
+            val_images = study["cells"][cell]["val_images"]
+            verdicts.append(
+                (cell, compare(first, finals[first], second, finals[second], val_images))
+            )
+    return verdicts
+
+
+def study_curves(
+    study: Mapping, similarity: str, strategies: Sequence[str]
+) -> dict[str, dict[int, list[float]]]:
+    """{strategy: {training images: final accuracy of each seed}} from the small and the large
+    cell of a column, for plot_learning_curves. Notebook 05."""
+    curves: dict[str, dict[int, list[float]]] = {name: {} for name in strategies}
+    for size in ("small", "large"):
+        cell = study["cells"][f"{size} {similarity}"]
+        for name in strategies:
+            curves[name][cell["train_images"]] = [run["final"] for run in cell["runs"][name]]
+    return curves

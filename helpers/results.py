@@ -26,23 +26,27 @@ class StaleResultsError(RuntimeError):
     """A saved table describes a recipe that has changed since it was measured."""
 
 
+# The script under benchmarks/ that measures each saved study.
+STUDY_SCRIPTS = {"strategies": "strategy_study.py"}
+
+
 def load_study(name: str, results_dir: str | Path = RESULTS_DIR, *, check: bool = True) -> dict:
-    """The saved table of benchmarks/seed_study.py's study `name` ("hymenoptera", "digits").
+    """The saved table of a study: "hymenoptera" (benchmarks/seed_study.py, notebook 04) or
+    "strategies" (benchmarks/strategy_study.py, notebook 05).
 
     With check, a table measured with a different recipe (recipes.recipe_fingerprint()) raises
     StaleResultsError saying how to measure it again. Notebooks 04 and 05.
     """
     path = Path(results_dir) / f"{name}.json"
+    command = f"python benchmarks/{STUDY_SCRIPTS.get(name, 'seed_study.py ' + name)}"
     if not path.is_file():
-        raise FileNotFoundError(
-            f"No saved results at {path}. Run: python benchmarks/seed_study.py {name}"
-        )
+        raise FileNotFoundError(f"No saved results at {path}. Run: {command}")
     table = json.loads(path.read_text())
     saved, current = table["meta"]["recipe_fingerprint"], recipes.recipe_fingerprint()
     if check and saved != current:
         raise StaleResultsError(
             f"{path.name} was measured with recipe {saved}, but the course recipe is now "
-            f"{current}. Measure it again: python benchmarks/seed_study.py {name}"
+            f"{current}. Measure it again: {command}"
         )
     return table
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import comparison, features, recipes, training
+from helpers import comparison, features
 
 TARGETS = [0] * 40 + [1] * 20 + [2] * 10
 
@@ -82,65 +82,89 @@ def test_digits_can_be_cached_and_fingerprints_are_stable(digits):
     assert key["transform"] != bigger["transform"]
 
 
-def result(name, accuracy, seconds, epochs, params):
-    return comparison.StrategyResult(name, accuracy, seconds, epochs, params)
+def _study(finals_by_cell):
+    """A saved strategy study with the given final accuracies, {cell: {strategy: [per seed]}}."""
+    cells = {}
+    for cell, runs in finals_by_cell.items():
+        cells[cell] = {
+            "train_images": 12 if cell.startswith("small") else 244,
+            "val_images": 153,
+            "size_px": 224,
+            "runs": {
+                name: [
+                    {"final": f, "best": f, "best_epoch": 3, "epochs": 4, "seconds": 10.0}
+                    for f in finals
+                ]
+                for name, finals in runs.items()
+            },
+        }
+    return {"seeds": [0, 1, 2], "cells": cells}
 
 
-RESULTS = [
-    result("zero-shot", 0.97, 0.0, 0, 0),
-    result("linear probe", 0.95, 1.5, 1, 2562),
-    result("fine-tune", 0.93, 60.0, 2, 4_000_000),
-]
+def _photos(*right):
+    return [r / 153 for r in right]
 
 
-def test_comparison_table_lists_every_strategy():
-    table = comparison.comparison_markdown(RESULTS)
-    lines = table.splitlines()
-    assert len(lines) == 2 + len(RESULTS)
-    assert "| fine-tune | 0.930 | 60.0 | 2 | 30 | 4,000,000 |" in lines[-1]
-    assert "| zero-shot | 0.970 | 0.0 | 0 | - | 0 |" in lines[2]
+SIMILAR = {
+    comparison.IMAGENET_HEAD: _photos(149, 149, 149),
+    comparison.LINEAR_PROBE: _photos(140, 141, 139),
+    comparison.FINETUNE_RANDOM: _photos(141, 143, 139),
+    comparison.FINETUNE_WARM: _photos(148, 150, 149),
+    comparison.FROM_SCRATCH: _photos(80, 85, 90),
+}
 
 
-def test_plots_draw_what_they_are_given():
-    fig = comparison.plot_comparison(RESULTS, chance=0.5)
-    assert len(fig.axes) == 3
-    assert [round(b.get_width(), 2) for b in fig.axes[0].patches] == [0.97, 0.95, 0.93]
+def test_matrix_cells_take_leaders_and_verdicts_from_the_rule():
+    cells = comparison.matrix_cells(_study({"large similar": SIMILAR}))
+    cell = cells["large", "similar"]
+    assert set(cell.leaders()) == {comparison.FINETUNE_WARM, comparison.IMAGENET_HEAD}
+    assert cell.verdict(comparison.ADVISED["large", "similar"]) == (
+        "leads or ties: ImageNet's own head (no training: it exists only when your classes are "
+        "ImageNet's)\namong the others: fine-tune, ImageNet's head -> agrees with the advice"
+    )
+    assert "244 training images" in cell.title and "3 seeds" in cell.title
+    probe_only = comparison.MatrixCell("x", {"linear probe": _photos(150, 150, 151),
+                                             "fine-tune": _photos(140, 141, 139)}, 153)  # fmt: skip
+    assert (
+        probe_only.verdict(("fine-tune",)) == "leads: linear probe -> the advice does not hold here"
+    )
+
+
+def test_the_decision_matrix_draws_every_seed_and_marks_the_leaders():
+    cells = comparison.matrix_cells(_study({"large similar": SIMILAR}))
+    fig = comparison.plot_decision_matrix(cells)
+    ax = fig.axes[0]  # more data, similar
+    labels = {t.get_text(): t.get_fontweight() for t in ax.get_yticklabels()}
+    assert (
+        labels[comparison.FINETUNE_WARM] == "bold" and labels[comparison.LINEAR_PROBE] == "normal"
+    )
+    seed_marks = [line for line in ax.get_lines() if line.get_gid() == "seeds"]
+    assert sum(len(line.get_xdata()) for line in seed_marks) == 3 * len(SIMILAR)
+    low, high = ax.get_xlim()
+    assert all(low <= x <= high for line in seed_marks for x in line.get_xdata())
+    assert "agrees with the advice" in ax.get_xlabel()
+    assert sum(a.get_visible() and a.axison for a in fig.axes) == 1  # the others: not measured
     plt.close(fig)
-    ax = comparison.plot_learning_curves(
-        {"probe": {5: 0.8, 50: 0.9}, "fine-tune": {5: 0.6, 50: 0.95}}, total=100, chance=0.5
-    )
-    assert [line.get_label() for line in ax.get_lines()] == [
-        "probe",
-        "fine-tune",
-        "majority class (0.500)",
-    ]
-    plt.close(ax.figure)
-    cell = comparison.MatrixCell("ants", {"linear probe": 0.93, "fine-tune": 0.925}, noise=0.01)
-    fig = comparison.plot_decision_matrix({("small", "similar"): cell})
-    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
-    assert any("-> linear probe" in t for t in texts) and any("-> fine-tune" in t for t in texts)
-    assert "measured best: tie: linear probe / fine-tune -> agrees with the advice" in texts
-    assert texts.count("(not measured)") == 3
-    plt.close(fig)
 
 
-def test_matrix_cells_call_ties_and_check_the_advice():
-    cell = comparison.MatrixCell(
-        "digits", {"linear probe": 0.90, "fine-tune (3 seeds)": 0.95}, 0.01
-    )
-    assert cell.leaders() == ["fine-tune (3 seeds)"]
-    assert cell.verdict(("fine-tune",)).endswith("agrees with the advice")
-    assert cell.verdict(("linear probe",)).endswith("does not hold here")
-    close = comparison.MatrixCell("x", {"a": 0.900, "b": 0.905, "c": 0.80}, noise=0.0065)
-    assert close.leaders() == ["b", "a"]
-    assert close.verdict(("c",)) == "measured best: tie: b / a -> the advice does not hold here"
-    with_zero_shot = comparison.MatrixCell(
-        "ants", {"zero-shot": 0.97, "linear probe": 0.90, "fine-tune": 0.95}, noise=0.01
-    )
-    assert with_zero_shot.verdict(("fine-tune",)) == (
-        "measured best: zero-shot (no training)\n"
-        "among trained strategies: fine-tune -> agrees with the advice"
-    )
+def test_study_markdown_shows_final_best_and_each_seeds_best_epoch():
+    table = comparison.study_markdown(_study({"large similar": SIMILAR}), "large similar")
+    row = [line for line in table.splitlines() if line.startswith("| from scratch")][0]
+    assert "| 0.556 +- 0.033 (n=3) |" in row and "3/4, 3/4, 3/4" in row
+
+
+def test_study_verdicts_pair_the_seeds_of_both_sizes():
+    study = _study({"small similar": SIMILAR, "large similar": SIMILAR})
+    pairs = (("similar", comparison.FINETUNE_WARM, comparison.IMAGENET_HEAD),)
+    verdicts = comparison.study_verdicts(study, pairs)
+    assert [cell for cell, _ in verdicts] == ["small similar", "large similar"]
+    assert all(v.verdict == "tie" and v.seeds == 3 for _, v in verdicts)
+
+
+def test_study_curves_put_each_seed_at_its_number_of_images():
+    study = _study({"small similar": SIMILAR, "large similar": SIMILAR})
+    curves = comparison.study_curves(study, "similar", [comparison.FROM_SCRATCH])
+    assert curves == {comparison.FROM_SCRATCH: {12: _photos(80, 85, 90), 244: _photos(80, 85, 90)}}
 
 
 def test_epochs_for_guarantees_a_minimum_of_steps():
@@ -148,29 +172,6 @@ def test_epochs_for_guarantees_a_minimum_of_steps():
     assert comparison.epochs_for(12, 16, epochs=2, min_steps=12) == 12  # 1 step per epoch
     assert comparison.epochs_for(61, 16, epochs=2, min_steps=12) == 3  # 4 steps per epoch
     assert comparison.epochs_for(0, 16, epochs=1) == 1
-
-
-def test_train_on_subset_trains_on_the_subset_only(monkeypatch):
-    seen = {}
-
-    def fake_finetune(loaders, **kwargs):
-        seen.update(kwargs, labels=[y for _, ys in loaders["train"] for y in ys.tolist()])
-        model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(10))
-        model(torch.zeros(1, 3, 32, 32))
-        return model, training.History()
-
-    monkeypatch.setattr(recipes, "course_finetune", fake_finetune)
-    datasets = comparison.digits_datasets(size=32, val_per_class=2)
-    indices = comparison.balanced_subset(datasets["train"].targets, 0.01)
-    result = comparison.train_on_subset(
-        datasets["train"], datasets["val"], indices, num_classes=10, epochs=1, min_steps=6
-    )
-    assert sorted(seen["labels"]) == sorted(2 * list(range(10)))  # 2 per digit, nothing else
-    assert seen["frozen_groups"] == () and seen["num_classes"] == 10
-    assert "val" not in seen  # validated once at the end, not every epoch
-    assert seen["epochs"] == 3  # 20 images = 2 steps per epoch; 6 steps need 3 epochs
-    assert result["images"] == 20 and result["epochs"] == 3
-    assert 0.0 <= result["accuracy"] <= 1.0 and result["seconds"] >= 0
 
 
 def visible_tick_labels(ax):
@@ -185,62 +186,41 @@ def visible_tick_labels(ax):
     ]
 
 
-def test_comparison_bars_write_zero_as_zero_and_ticks_do_not_collide():
-    fig = comparison.plot_comparison(RESULTS, chance=0.5)
-    _, ax_time, ax_params = fig.axes
-    for ax in (ax_time, ax_params):
-        assert ax.get_xscale() == "log"
-        labels = [t.get_text().strip() for t in ax.texts]
-        assert labels[0] == "0"  # zero-shot: no time, no trainable parameter
-        assert "1" not in labels  # the old max(value, 1) drew a zero as 1
-        low = ax.get_xlim()[0]
-        assert ax.patches[0].get_width() <= low  # no bar for a zero
-        labels = visible_tick_labels(ax)
-        assert len(labels) >= 2
-        boxes = [label.get_window_extent() for label in labels]
-        for i, first in enumerate(boxes):
-            for second in boxes[i + 1 :]:
-                assert not first.overlaps(second), [label.get_text() for label in labels]
-    assert [t.get_text().strip() for t in ax_params.texts][1:] == ["2,562", "4M"]
-
-
-def test_comparison_uses_colour_blind_safe_colours():
-    from matplotlib.colors import to_hex
-
-    fig = comparison.plot_comparison(RESULTS)
-    used = {to_hex(bar.get_facecolor()) for bar in fig.axes[0].patches}
-    assert used <= {c.lower() for c in comparison.STRATEGY_COLOURS}
-    assert len(used) == len(RESULTS)
-
-
 def test_learning_curve_legend_entries_are_unique_and_look_different():
     ax = comparison.plot_learning_curves(
         {"probe": {5: 0.8, 50: 0.9}, "fine-tune": {5: 0.6, 50: 0.95}},
         references={"probe, 224 px": {5: 0.85, 50: 0.92}},
-        levels={"zero-shot, 224 px": 0.97},
+        levels={"ImageNet's own head": 0.97},
         chance=0.5,
     )
-    handles, labels = ax.get_legend_handles_labels()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    drawn = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+    handles = [getattr(drawn[label], "lines", [drawn[label]])[0] for label in labels]
     assert labels == [
         "probe",
         "fine-tune",
         "probe, 224 px",
-        "zero-shot, 224 px",
+        "ImageNet's own head",
         "majority class (0.500)",
     ]
     looks = {(h.get_color(), str(h.get_linestyle()), h.get_marker()) for h in handles}
     assert len(looks) == len(handles)  # no two legend entries drawn alike
 
 
-def test_history_result_takes_the_final_epoch_not_the_best():
-    records = [
-        training.EpochRecord(1, 1.0, 0.5, 1.0, 0.9, seconds=2.0, lr=1e-3),
-        training.EpochRecord(2, 0.8, 0.6, 1.0, 0.8, seconds=3.0, lr=1e-3),
-    ]
-    history = training.History(records=records, best_epoch=1)
-    row = comparison.history_result("fine-tune", history, 1234, "note")
-    assert (row.val_accuracy, row.wall_seconds, row.epochs) == (0.8, 5.0, 2)
-    assert row.seconds_per_epoch == 2.5 and row.trainable_parameters == 1234
+def test_learning_curves_draw_seeds_as_error_bars_and_two_sizes_as_points():
+    from matplotlib.container import ErrorbarContainer
+
+    ax = comparison.plot_learning_curves(
+        {"probe": {4: [0.6, 0.7, 0.8], 12: [0.8, 0.8, 0.8], 244: [0.9, 0.91, 0.92]},
+         "fine-tune": {12: [0.7, 0.8, 0.9], 244: [0.95, 0.96, 0.97]}}
+    )  # fmt: skip
+    bars = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 2
+    probe, finetune = (c.lines[0] for c in bars)
+    assert probe.get_linestyle() == "-" and finetune.get_linestyle() == "None"
+    segments = bars[1].lines[2][0].get_segments()  # fine-tune's vertical error bars
+    assert [round(s[1][1] - s[0][1], 3) for s in segments] == [0.2, 0.02]  # +-1 std each
+    plt.close(ax.figure)
 
 
 def test_layer_probe_plot_gives_each_baseline_its_data_sets_colour():

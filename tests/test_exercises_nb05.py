@@ -6,12 +6,6 @@ import pytest
 
 from helpers.exercises import nb05
 
-CURVES = {
-    "linear probe": {12: 0.90, 61: 0.93, 245: 0.94},
-    "fine-tune": {12: 0.70, 61: 0.92, 245: 0.96},
-    "from scratch": {12: 0.50, 61: 0.55, 245: 0.60},
-}
-
 
 def test_head_parameters(capsys):
     assert nb05.check_head_parameters(2562)
@@ -32,21 +26,24 @@ def test_cache_limitation(capsys):
     assert "pick one of" in capsys.readouterr().out
 
 
-def test_first_win():
-    assert nb05.first_win(CURVES, "fine-tune", "linear probe") == 245
-    assert nb05.first_win(CURVES, "linear probe", "fine-tune") == 12
-    assert nb05.first_win(CURVES, "from scratch", "linear probe") is None
+def _study(first, second):
+    runs = {name: [{"final": r / 153} for r in rights] for name, rights in
+            (("fine-tune", first), ("probe", second))}  # fmt: skip
+    return {"cells": {"small similar": {"val_images": 153, "runs": runs}}}
 
 
-def test_crossover(capsys):
-    assert nb05.check_crossover(245, CURVES)
-    assert "245" in capsys.readouterr().out
-    assert not nb05.check_crossover(61, CURVES)
-    assert "61: 0.920 vs 0.930" in capsys.readouterr().out  # shows the numbers to compare
-    assert not nb05.check_crossover(None, CURVES)
-    assert not nb05.check_crossover("never", CURVES)
-    assert nb05.check_crossover("never", CURVES, winner="from scratch")
-    assert nb05.check_crossover(None, CURVES, winner="from scratch") is False  # not answered
+def test_rule_verdict_follows_results_compare(capsys):
+    ahead = _study([150, 149, 151], [145, 145, 146])
+    assert nb05.check_rule_verdict("ahead", ahead, "small similar", "fine-tune", "probe")
+    out = capsys.readouterr().out
+    assert "verdict: fine-tune ahead of probe" in out and "+5, +4, +5" in out
+    tie = _study([150, 140, 152], [145, 145, 145])
+    assert nb05.check_rule_verdict(" Tie ", tie, "small similar", "fine-tune", "probe")
+    capsys.readouterr()
+    assert not nb05.check_rule_verdict("ahead", tie, "small similar", "fine-tune", "probe")
+    assert "+5, -5, +7" in capsys.readouterr().out  # the wrong answer sees the paired gaps
+    assert not nb05.check_rule_verdict("maybe", tie, "small similar", "fine-tune", "probe")
+    assert "cannot say" in capsys.readouterr().out  # lists the three verdicts
 
 
 @pytest.mark.parametrize("answer", ["linear probe", "earlier-layer probe", " Linear Probe "])
@@ -58,7 +55,11 @@ def test_xray_probes_are_right(answer, capsys):
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
-    [("zero-shot", "no 'pneumonia' class"), ("from scratch", "random"), ("fine-tune", "overfits")],
+    [
+        ("ImageNet's own head", "no 'pneumonia' class"),
+        ("from scratch", "random"),
+        ("fine-tune", "overfits"),
+    ],
 )
 def test_xray_wrong_answers_are_explained(answer, hint, capsys):
     measured = {"linear probe": 0.7, "earlier-layer probe": 0.8, "fine-tune": 0.5}

@@ -12,7 +12,9 @@ CACHE_OPTIONS = {
     "c": "the head is trained with a different optimizer",
     "d": "nothing: the cached way gives exactly the same model",
 }
-STRATEGIES = ("zero-shot", "linear probe", "earlier-layer probe", "fine-tune", "from scratch")
+STRATEGIES = (
+    "ImageNet's own head", "linear probe", "earlier-layer probe", "fine-tune", "from scratch",
+)  # fmt: skip
 
 
 def check_head_parameters(
@@ -51,44 +53,41 @@ def check_cache_limitation(answer: str | None) -> bool:
     )
 
 
-def first_win(curves: Mapping[str, Mapping[int, float]], winner: str, loser: str) -> int | None:
-    """The smallest training size at which curves[winner] beats curves[loser], or None."""
-    shared = sorted(set(curves[winner]) & set(curves[loser]))
-    return next((n for n in shared if curves[winner][n] > curves[loser][n]), None)
-
-
-def check_crossover(
-    answer: int | None | str,
-    curves: Mapping[str, Mapping[int, float]],
-    winner: str = "fine-tune",
-    loser: str = "linear probe",
+def check_rule_verdict(
+    answer: str | None, study: Mapping, cell: str, first: str, second: str
 ) -> bool:
-    """Exercise 3: from the notebook's learning curves, where fine-tuning first beats the probe.
+    """Exercise 3: what the one comparison rule (results.compare) concludes about two
+    strategies of a cell of the saved strategy study, over its seeds."""
+    from helpers import results
 
-    answer: a number of training images, or "never".
-    """
-    expected = first_win(curves, winner, loser)
-    shared = sorted(set(curves[winner]) & set(curves[loser]))
-    table = ", ".join(f"{n}: {curves[winner][n]:.3f} vs {curves[loser][n]:.3f}" for n in shared)
-    given = None if answer in (None, "never") else answer
-    if answer is None:
-        return feedback(False, "", f"read the plot or the numbers ({winner} vs {loser}): {table}.")
-    verdict = f"at {expected} training images" if expected is not None else "at no size measured"
+    runs = study["cells"][cell]["runs"]
+    finals = {name: [run["final"] for run in runs[name]] for name in (first, second)}
+    verdict = results.compare(first, finals[first], second, finals[second],
+                              study["cells"][cell]["val_images"])  # fmt: skip
+    choice = (answer or "").strip().lower()
+    if choice not in results.VERDICTS:
+        return feedback(False, "", f"answer one of {', '.join(results.VERDICTS)}.")
+    gaps = ", ".join(
+        f"{(a - b) * study['cells'][cell]['val_images']:+.0f}"
+        for a, b in zip(finals[first], finals[second], strict=True)
+    )
     return feedback(
-        given == expected,
-        f"{winner} first beats {loser} {verdict} ({table}). Below that, the frozen "
-        "features plus a few thousand trained values win: too little data to move millions.",
-        f"compare the two curves point by point ({winner} vs {loser}): {table}. Answer the "
-        'smallest number of images where the first is higher, or "never".',
+        choice == verdict.verdict,
+        f"{verdict} The gaps of the {verdict.seeds} seeds, in photos: {gaps}.",
+        f"pair the seeds: the gaps {first} - {second} are {gaps} photos. Is their mean more "
+        "than one photo, and does its 95% interval stay on one side of zero? Or call "
+        "results.compare on the two lists and read its verdict.",
     )
 
 
 def check_xray_strategy(answer: str | None, small_different: Mapping[str, float]) -> bool:
     """Exercise 4: the strategy for 30 labelled X-ray images, explained with measured numbers.
 
-    small_different: {strategy: val accuracy} measured on the small, dissimilar (digits) cell.
+    small_different: {strategy: mean val accuracy} of the small, dissimilar (digits) cell of
+    the saved strategy study.
     """
     choice = (answer or "").strip().lower()
+    known = {name.lower(): name for name in STRATEGIES}
     measured = ", ".join(f"{name} {acc:.3f}" for name, acc in small_different.items())
     probes = {"linear probe", "earlier-layer probe"}
     best_probe = max((small_different.get(p, 0.0) for p in probes), default=0.0)
@@ -96,17 +95,17 @@ def check_xray_strategy(answer: str | None, small_different: Mapping[str, float]
     if small_different.get("fine-tune", 0.0) > best_probe:
         correct.add("fine-tune")  # the notebook's own evidence says so; accept it
     hints = {
-        "zero-shot": "ImageNet has no 'pneumonia' class: zero-shot logits only work when the "
-        "target classes are among the 1,000 ImageNet ones (as ants and bees are).",
+        "imagenet's own head": "ImageNet has no 'pneumonia' class: reading ImageNet's own "
+        "outputs only works when the target classes are among its 1,000 (as ants and bees are).",
         "from scratch": "30 images cannot train millions of weights from random values; "
         f"in this notebook, with few digits: {measured}.",
         "fine-tune": "with 30 images, updating millions of weights overfits easily and costs "
         f"the most; in this notebook, with few digits: {measured}.",
     }
-    if choice not in STRATEGIES:
+    if choice not in known:
         return feedback(False, "", f"answer one of {', '.join(STRATEGIES)}.")
     return feedback(
-        choice in correct,
+        known[choice] in correct,
         f"small and dissimilar data: keep the backbone frozen and train only a classifier, "
         f"ideally on features from an earlier, more generic layer (CS231n). Measured here "
         f"with few digits: {measured}.",
