@@ -57,10 +57,15 @@ def _meta(started: float, complete: bool) -> dict:
     }
 
 
-def run_cell(study: comparison.StudyData, size: str, seeds: tuple[int, ...]) -> dict:
-    """{strategy: [one summary per seed]} of one cell, with what the cell is."""
+def run_cell(
+    study: comparison.StudyData, size: str, seeds: tuple[int, ...], only: list[str] | None = None
+) -> dict:
+    """{strategy: [one summary per seed]} of one cell (its strategies, or those in only), with
+    what the cell is."""
     runs: dict[str, list[dict]] = {}
     for strategy in comparison.STUDY_STRATEGIES[study.similarity]:
+        if only and strategy not in only:
+            continue
         runs[strategy] = []
         for seed in seeds:
             summary = comparison.run_strategy(study, size, strategy, seed)
@@ -72,11 +77,20 @@ def run_cell(study: comparison.StudyData, size: str, seeds: tuple[int, ...]) -> 
                 flush=True,
             )
     return {
-        "train_images": runs[next(iter(runs))][0]["train_images"] or len(study.subset(size, 0)),
+        "train_images": len(study.subset(size, seeds[0])),
         "val_images": study.val_images,
         "size_px": study.size_px,
         "runs": runs,
     }
+
+
+def _complete(table: dict) -> bool:
+    """Whether every cell has every one of its strategies."""
+    return all(
+        set(table["cells"].get(f"{size} {similarity}", {}).get("runs", {}))
+        == set(comparison.STUDY_STRATEGIES[similarity])
+        for size, similarity in comparison.STUDY_CELLS
+    )
 
 
 def main() -> None:
@@ -88,24 +102,57 @@ def main() -> None:
         default=[f"{size} {similarity}" for size, similarity in comparison.STUDY_CELLS],
         help='cells to (re)measure, e.g. "small different"; the others are kept from --out',
     )
+    parser.add_argument("--strategies", nargs="+", help="only these strategies of each cell")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        help="tables of the same seeds and recipe (from runs side by side) to merge into --out",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "strategies.json")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads (default torch's own); 1 for several studies side by side: torch's "
+        "threads slow down many times over when other processes share the cores",
+    )
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     started = time.perf_counter()
     table = {"seeds": args.seeds, "cells": {}}
+    previous_minutes = 0.0
     if args.out.is_file():
         saved = json.loads(args.out.read_text())
         if saved["seeds"] == args.seeds and saved["meta"]["recipe_fingerprint"] == (
             recipes.recipe_fingerprint()
         ):
             table["cells"] = saved["cells"]
+            previous_minutes = saved["meta"]["minutes"]
     studies: dict[str, comparison.StudyData] = {}
+    minutes = previous_minutes  # minutes of computing, added up over the merged runs
+    for path in args.merge or ():
+        part = json.loads(path.read_text())
+        if part["seeds"] != args.seeds or part["meta"]["recipe_fingerprint"] != (
+            recipes.recipe_fingerprint()
+        ):
+            raise SystemExit(f"{path} has other seeds or another recipe: it cannot be merged")
+        minutes += part["meta"]["minutes"]
+        for name, cell in part["cells"].items():
+            table["cells"].setdefault(name, cell)["runs"].update(cell["runs"])
+    if args.merge:
+        args.cells = []
+        table["meta"] = _meta(started, complete=_complete(table))
+        table["meta"]["minutes"] = round(minutes, 1)
+        args.out.write_text(json.dumps(table, indent=1) + "\n")
+        print(f"merged {len(args.merge)} tables into {args.out}")
     for cell in args.cells:
         size, similarity = cell.split()
         if similarity not in studies:
             studies[similarity] = comparison.StudyData(similarity)
-        table["cells"][cell] = run_cell(studies[similarity], size, tuple(args.seeds))
-        done = all(f"{s} {m}" in table["cells"] for s, m in comparison.STUDY_CELLS)
-        table["meta"] = _meta(started, complete=done)
+        measured = run_cell(studies[similarity], size, tuple(args.seeds), args.strategies)
+        table["cells"].setdefault(cell, measured)["runs"].update(measured["runs"])
+        table["meta"] = _meta(started, complete=_complete(table))
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(table, indent=1) + "\n")
         print(f"wrote {args.out} ({cell}) after {table['meta']['minutes']} min", flush=True)

@@ -324,25 +324,23 @@ def matrix_cells(study: Mapping) -> dict[tuple[str, str], MatrixCell]:
 
 def study_markdown(study: Mapping, cell: str) -> str:
     """A Markdown table of one cell of the strategy study: final and best epoch (mean +- std
-    over the seeds), the best epoch of each seed out of how many, and seconds per run. A best
-    epoch that is the last one in every seed means the run may still have been improving
-    when it stopped. Notebook 05."""
+    over the seeds) and the best epoch of each seed out of how many. A best epoch that is the
+    last one in every seed means the run may still have been improving when it stopped. No
+    times: the study's runs shared the machine, so its seconds are no benchmark. Notebook 05."""
     from helpers.results import format_mean_std
 
     lines = [
-        "| strategy | final epoch | best epoch (chosen on val) | best epoch of each seed "
-        "| s per run |",
-        "|---|---:|---:|---|---:|",
+        "| strategy | final epoch | best epoch (chosen on val) | best epoch of each seed |",
+        "|---|---:|---:|---|",
     ]
     for strategy, seeds in study["cells"][cell]["runs"].items():
         if seeds[0]["epochs"]:
             epochs = ", ".join(f"{run['best_epoch']}/{run['epochs']}" for run in seeds)
         else:
             epochs = "no epochs"
-        seconds = statistics.fmean(run["seconds"] for run in seeds)
         lines.append(
             f"| {strategy} | {format_mean_std([run['final'] for run in seeds])} "
-            f"| {format_mean_std([run['best'] for run in seeds])} | {epochs} | {seconds:.0f} |"
+            f"| {format_mean_std([run['best'] for run in seeds])} | {epochs} |"
         )
     return "\n".join(lines)
 
@@ -608,8 +606,9 @@ def study_verdicts(study: Mapping, pairs=WHAT_FINETUNING_ADDS) -> list[tuple[str
             cell = f"{size} {similarity}"
             finals = study_finals(study, cell)
             val_images = study["cells"][cell]["val_images"]
+            unit = "photos" if similarity == "similar" else "digits"
             verdicts.append(
-                (cell, compare(first, finals[first], second, finals[second], val_images))
+                (cell, compare(first, finals[first], second, finals[second], val_images, unit))
             )
     return verdicts
 

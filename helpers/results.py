@@ -93,6 +93,7 @@ class Comparison:
     seeds: int
     verdict: str
     winner: str | None = None
+    unit: str = "photos"
 
     def __str__(self) -> str:
         if self.verdict == "cannot say":
@@ -111,7 +112,7 @@ class Comparison:
         gap = self.gap if self.winner == self.a else -self.gap
         low, high = (self.low, self.high) if self.winner == self.a else (-self.high, -self.low)
         return (
-            f"verdict: {self.winner} ahead of {loser} by {gap:.1f} photos "
+            f"verdict: {self.winner} ahead of {loser} by {gap:.1f} {self.unit} "
             f"(95% interval {low:+.1f} to {high:+.1f}, {self.seeds} seeds)"
         )
 
@@ -122,12 +123,14 @@ def compare(
     b_name: str,
     b: Sequence[float] | float,
     val_images: int,
+    unit: str = "photos",
 ) -> Comparison:
     """The one comparison rule: A against B over paired seeds, on a val set of val_images.
 
     a, b: val accuracies, one per seed in the same seed order (a single float, or a list of
     one, is one run). A deterministic strategy (ImageNet's own head: no seed changes it) may be
-    given as one float; it is then paired with every seed of the other. Notebooks 03-06.
+    given as one float; it is then paired with every seed of the other. unit: what one val
+    image is called in the verdict ("photos", "digits"). Notebooks 03-06.
     """
     a_runs, b_runs = _runs(a), _runs(b)
     if len(a_runs) == 1 and isinstance(a, float) and len(b_runs) > 1:
@@ -142,14 +145,14 @@ def compare(
     gaps = [(x - y) * val_images for x, y in zip(a_runs, b_runs, strict=True)]
     gap = statistics.fmean(gaps)
     if len(gaps) < MIN_SEEDS or (len(a_runs) == 1):
-        return Comparison(a_name, b_name, gap, None, None, len(gaps), "cannot say")
+        return Comparison(a_name, b_name, gap, None, None, len(gaps), "cannot say", unit=unit)
     t = T_975.get(len(gaps), 1.96 if len(gaps) > max(T_975) else T_975[MIN_SEEDS])
     half = t * statistics.stdev(gaps) / math.sqrt(len(gaps))
     low, high = gap - half, gap + half
     if abs(gap) > 1 + ROUNDING and (low > ROUNDING or high < -ROUNDING):
         winner = a_name if gap > 0 else b_name
-        return Comparison(a_name, b_name, gap, low, high, len(gaps), "ahead", winner)
-    return Comparison(a_name, b_name, gap, low, high, len(gaps), "tie")
+        return Comparison(a_name, b_name, gap, low, high, len(gaps), "ahead", winner, unit)
+    return Comparison(a_name, b_name, gap, low, high, len(gaps), "tie", unit=unit)
 
 
 def _runs(values: Sequence[float] | float) -> list[float]:

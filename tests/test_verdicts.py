@@ -23,8 +23,8 @@ VERDICT_WORDS = re.compile(
     re.IGNORECASE,
 )
 RULE_SENTENCE = re.compile(
-    r"verdict: (?:.+ ahead of .+ by \d+\.\d photos \(95% interval [-+]\d+\.\d to [-+]\d+\.\d, "
-    r"\d+ seeds\)|tie between .+ and .+: .+ = [-+]\d+\.\d photos \(95% interval|"
+    r"verdict: (?:.+ ahead of .+ by \d+\.\d \w+ \(95% interval [-+]\d+\.\d to [-+]\d+\.\d, "
+    r"\d+ seeds\)|tie between .+ and .+: .+ = [-+]\d+\.\d \w+ \(95% interval|"
     r"cannot say \((?:one run|\d+ seeds); the rule needs \d+ seeds\))"
 )
 MATRIX_SENTENCE = re.compile(r"(?:^|: )(?:leads|leads or ties|among the others): .+")
