@@ -79,7 +79,7 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bo
     loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE)
     zero_shot = None  # a baseline: measured once, with the probes
     if baselines:
-        zero_shot = training.zero_shot_accuracy(
+        zero_shot = training.imagenet_head_accuracy(
             models.load_backbone(),
             loaders["val"],
             models.imagenet_indices(datasets["val"].classes),

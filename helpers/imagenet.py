@@ -1,8 +1,8 @@
 """ImageNet and ILSVRC: the challenge's history, the 1000 classes, and a pretrained model at work.
 
 Taught in notebook 01: the error-rate history as data with sources, the classes grouped and
-searchable, top-5 predictions beside each photo, what preprocessing does, and zero-shot
-ant/bee classification with the ImageNet logits alone.
+searchable, top-5 predictions beside each photo, what preprocessing does, and ant/bee
+classification with ImageNet's own head (its ant and bee logits alone, no training).
 """
 
 from __future__ import annotations
@@ -411,25 +411,26 @@ def plot_top_k(
     return fig
 
 
-def zero_shot_ant_bee(logits: torch.Tensor) -> torch.Tensor:
+def ant_bee_from_logits(logits: torch.Tensor) -> torch.Tensor:
     """Predict ants (0) or bees (1) from ImageNet logits (N, 1000) by comparing only the
-    'ant' (310) and 'bee' (309) logits; returns (N,). Notebook 01."""
+    'ant' (310) and 'bee' (309) logits of ImageNet's own head; returns (N,). Notebook 01."""
     return (logits[:, BEE_CLASS] > logits[:, ANT_CLASS]).long()
 
 
-def zero_shot_confidence(logits: torch.Tensor) -> torch.Tensor:
-    """Softmax over the ant and bee logits alone: (N, 2), columns (ants, bees)."""
+def ant_bee_confidence(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over ImageNet's ant and bee logits alone: (N, 2), columns (ants, bees)."""
     return torch.softmax(logits[:, [ANT_CLASS, BEE_CLASS]].float(), dim=1)
 
 
 def confidently_wrong(logits: torch.Tensor, labels: torch.Tensor) -> tuple[int, float] | None:
-    """(index, confidence) of the zero-shot mistake with the highest ant-vs-bee confidence,
-    or None when there is no mistake. logits (N, 1000), labels (N,). Notebook 01."""
-    predictions = zero_shot_ant_bee(logits)
+    """(index, confidence) of the mistake of ImageNet's own head (ant_bee_from_logits) with the
+    highest ant-vs-bee confidence, or None when there is no mistake. logits (N, 1000), labels
+    (N,). Notebook 01."""
+    predictions = ant_bee_from_logits(logits)
     wrong = (predictions != labels).nonzero().flatten()
     if len(wrong) == 0:
         return None
-    confidence = zero_shot_confidence(logits).max(dim=1).values
+    confidence = ant_bee_confidence(logits).max(dim=1).values
     worst = wrong[confidence[wrong].argmax()]
     return int(worst), float(confidence[worst])
 
@@ -461,7 +462,7 @@ def compare_normalisations(
     reference = next(iter(logits.values())).argmax(dim=1)
     report = {
         name: {
-            "ant/bee accuracy": (zero_shot_ant_bee(values) == labels).float().mean().item(),
+            "ant/bee accuracy": (ant_bee_from_logits(values) == labels).float().mean().item(),
             "same top-1 class": (values.argmax(dim=1) == reference).float().mean().item(),
         }
         for name, values in logits.items()

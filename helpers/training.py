@@ -362,23 +362,26 @@ def logits_accuracy(
 ) -> float:
     """Share of rows whose highest logit is the label's. With class_indices, only those columns
     compete and class_indices[k] stands for label k: [310, 309] reads ImageNet's ant and bee
-    logits as labels 0 (ants) and 1 (bees), the zero-shot baseline. Notebooks 01, 03 and 05.
+    logits as labels 0 (ants) and 1 (bees), the baseline of ImageNet's own head (the pretrained
+    classifier as it is, no training). Notebooks 01, 03 and 05.
     """
     if class_indices is not None:
         logits = logits[:, list(class_indices)]
     return (logits.argmax(dim=1) == labels).float().mean().item()
 
 
-def zero_shot_accuracy(
+def imagenet_head_accuracy(
     imagenet_model: nn.Module,
     loader: DataLoader,
     class_indices: Sequence[int],
     device: str | torch.device | None = None,
 ) -> float:
-    """Accuracy of an ImageNet classifier's own logits, restricted to class_indices.
+    """Accuracy of ImageNet's own head: the pretrained classifier's logits, restricted to
+    class_indices, with no training at all.
 
     class_indices[k] is the ImageNet class standing for the loader's label k, e.g. [310, 309]
-    for ants and bees (models.imagenet_indices): no training at all. Notebooks 03 and 04.
+    for ants and bees (models.imagenet_indices). The classifier was trained on those classes,
+    so this is not zero-shot. Notebooks 03, 04 and 06.
     """
     logits, labels = predict(imagenet_model, loader, device)
     return logits_accuracy(logits, labels, class_indices)

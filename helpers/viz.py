@@ -464,9 +464,9 @@ def plot_seed_study(
 ):
     """One row per recipe: a dot per seed, the mean and +- one std.
 
-    runs: {recipe name: one value per seed}; reference: vertical lines such as the zero-shot
-    accuracy. Equal values (common on a small val set) are stacked one dot-width apart in
-    points, so every seed stays visible whatever the figure size. Notebooks 04 and 05.
+    runs: {recipe name: one value per seed}; reference: vertical lines such as the accuracy of
+    ImageNet's own head. Equal values (common on a small val set) are stacked one dot-width
+    apart in points, so every seed stays visible whatever the figure size. Notebooks 04 and 05.
     """
     names = list(runs)
     ax = ax or plt.subplots(figsize=(8, 0.55 * len(names) + 1.2))[1]

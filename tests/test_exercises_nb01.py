@@ -40,24 +40,27 @@ def test_the_primate_range_is_the_primates():
     assert names[first - 1] == "three-toed sloth" and names[last + 1] == "Indian elephant"
 
 
-def test_zero_shot_right_and_wrong(capsys):
+def test_ant_bee_classifier_right_and_wrong(capsys):
     def right(logits):
         return (logits[:, BEE_CLASS] > logits[:, ANT_CLASS]).long()
 
-    assert nb01.check_zero_shot(right) is True
-    assert nb01.check_zero_shot(imagenet.zero_shot_ant_bee) is True
+    def all_ants(logits):
+        return torch.zeros(len(logits), dtype=torch.long)
+
+    assert nb01.check_ant_bee_classifier(right) is True
+    assert nb01.check_ant_bee_classifier(imagenet.ant_bee_from_logits) is True
     capsys.readouterr()
-    assert nb01.check_zero_shot(lambda logits: 1 - right(logits)) is False
+    assert nb01.check_ant_bee_classifier(lambda logits: 1 - right(logits)) is False
     assert "flipped" in capsys.readouterr().out
-    assert nb01.check_zero_shot(lambda logits: logits.argmax(dim=1)) is False
+    assert nb01.check_ant_bee_classifier(lambda logits: logits.argmax(dim=1)) is False
     assert "not ImageNet class indices" in capsys.readouterr().out
-    assert nb01.check_zero_shot(lambda logits: None) is False
+    assert nb01.check_ant_bee_classifier(lambda logits: None) is False
     assert "returns None" in capsys.readouterr().out
-    assert nb01.check_zero_shot(lambda logits: right(logits)[:2]) is False
+    assert nb01.check_ant_bee_classifier(lambda logits: right(logits)[:2]) is False
     assert "shape (6,)" in capsys.readouterr().out
-    assert nb01.check_zero_shot(lambda logits: torch.zeros(len(logits), dtype=torch.long)) is False
+    assert nb01.check_ant_bee_classifier(all_ants) is False
     assert "some predictions are wrong" in capsys.readouterr().out
-    assert nb01.check_zero_shot(lambda logits: 1 / 0) is False
+    assert nb01.check_ant_bee_classifier(lambda logits: 1 / 0) is False
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 

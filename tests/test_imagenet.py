@@ -1,4 +1,5 @@
-"""helpers.imagenet: the ILSVRC history data, class groups and search, top-k, zero-shot."""
+"""helpers.imagenet: the ILSVRC history data, class groups and search, top-k, and ants vs bees
+read from ImageNet's own head."""
 
 from __future__ import annotations
 
@@ -166,14 +167,14 @@ def test_top_k_returns_sorted_probabilities():
     assert torch.all(probabilities[:, :-1] >= probabilities[:, 1:])
 
 
-def test_zero_shot_compares_only_ant_and_bee():
+def test_ant_bee_from_logits_compares_only_ant_and_bee():
     logits = torch.zeros(3, 1000)
     logits[:, 0] = 100  # a distractor class: must be ignored
     logits[0, models.ANT_CLASS] = 2
     logits[1, models.BEE_CLASS] = 2
     logits[2, models.ANT_CLASS], logits[2, models.BEE_CLASS] = 1, 5
-    assert imagenet.zero_shot_ant_bee(logits).tolist() == [0, 1, 1]
-    confidence = imagenet.zero_shot_confidence(logits)
+    assert imagenet.ant_bee_from_logits(logits).tolist() == [0, 1, 1]
+    confidence = imagenet.ant_bee_confidence(logits)
     assert torch.allclose(confidence.sum(dim=1), torch.ones(3))
     labels = torch.tensor([0, 0, 0])  # images 1 and 2 are mistakes; image 2 the surer one
     index, sure = imagenet.confidently_wrong(logits, labels)
@@ -195,13 +196,13 @@ def test_compare_normalisations_measures_each_setting():
 
 
 def test_default_backbone_sees_insects_in_the_val_photos(real_data):
-    """The claim the notebook builds on: zero-shot ant/bee accuracy is high out of the box."""
+    """The notebook's claim: ImageNet's own head tells ants from bees well, out of the box."""
     val = data.image_datasets(real_data, augment=False)["val"]
     subset = list(range(0, len(val), 10))
     images = torch.stack([val[i][0] for i in subset])
     labels = torch.tensor([val.targets[i] for i in subset])
     logits = imagenet.logits_of(models.load_backbone(), images)
-    accuracy = (imagenet.zero_shot_ant_bee(logits) == labels).float().mean().item()
+    accuracy = (imagenet.ant_bee_from_logits(logits) == labels).float().mean().item()
     assert accuracy >= 0.85
 
 

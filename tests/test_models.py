@@ -38,7 +38,7 @@ def test_load_in_order_rejects_a_wrong_shape():
 
 
 def test_default_backbone_knows_ants_from_bees(real_data):
-    """Zero-shot: the ImageNet logits for bee (309) vs ant (310) on the 153 val photos."""
+    """ImageNet's own head: the ImageNet logits for bee (309) vs ant (310) on the 153 val photos."""
     model = models.load_backbone()
     val = data.image_datasets(real_data)["val"]
     logits, labels = training.predict(model, data.dataloaders({"val": val}, batch_size=51)["val"])

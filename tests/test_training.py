@@ -167,7 +167,7 @@ def test_epoch_score_ranks_accuracy_then_loss():
     assert training.epoch_score(no_val) == (0.7, -0.3)
 
 
-def test_zero_shot_accuracy_reads_the_chosen_logits():
+def test_imagenet_head_accuracy_reads_the_chosen_logits():
     images = torch.tensor([[1.0], [0.0], [0.0], [1.0]])
     labels = torch.tensor([0, 1, 1, 0])
     loader = DataLoader(TensorDataset(images, labels), batch_size=2)
@@ -179,8 +179,8 @@ def test_zero_shot_accuracy_reads_the_chosen_logits():
             logits[:, 1] = 1 - x[:, 0]
             return logits
 
-    assert training.zero_shot_accuracy(ImageNetLike(), loader, [3, 1], "cpu") == 1.0
-    assert training.zero_shot_accuracy(ImageNetLike(), loader, [1, 3], "cpu") == 0.0
+    assert training.imagenet_head_accuracy(ImageNetLike(), loader, [3, 1], "cpu") == 1.0
+    assert training.imagenet_head_accuracy(ImageNetLike(), loader, [1, 3], "cpu") == 0.0
 
 
 def test_history_round_trips_through_json(tmp_path):

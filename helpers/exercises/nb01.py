@@ -78,7 +78,7 @@ def _test_logits() -> tuple[torch.Tensor, torch.Tensor]:
     return logits, labels
 
 
-def check_zero_shot(predict: Callable[[torch.Tensor], torch.Tensor]) -> bool:
+def check_ant_bee_classifier(predict: Callable[[torch.Tensor], torch.Tensor]) -> bool:
     """Exercise 3: predict(logits (N, 1000)) -> (N,) tensor, 0 = ants and 1 = bees."""
     logits, labels = _test_logits()
     try:
