@@ -40,7 +40,6 @@ RECIPES = ("tutorial-finetune", "tutorial-fixed", "course-finetune", "course-fix
 QUICK_IMAGES_PER_CLASS = 6
 QUICK_EPOCHS = 1
 # Notebook 04 finds this placeholder picture and leaves it out; ImageFolder skips GIFs anyway.
-NOTEBOOK_04_EXCLUDE = ("ants/imageNotFound.gif",)
 
 
 def tutorial_loaders(root: Path, backbone: str, seed: int) -> dict:
@@ -104,7 +103,7 @@ def run_recipe(name: str, root: Path, backbone: str, epochs: int | None, seed: i
         )
         summary = _history_summary(history)
     elif name == "course-finetune":
-        datasets = data.image_datasets(root, backbone=backbone, exclude=NOTEBOOK_04_EXCLUDE)
+        datasets = data.image_datasets(root, backbone=backbone, exclude=data.HYMENOPTERA_EXCLUDE)
         loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE, seed=seed)
         _, history = recipes.course_finetune(
             loaders,

@@ -1,21 +1,18 @@
-"""Multi-seed study of the course recipe: the numbers notebooks 04 and 05 quote but cannot rerun.
+"""Multi-seed study of the course recipe and its variants: the numbers notebook 04 loads.
 
     COURSE_DATA_DIR=../shared/data python benchmarks/seed_study.py hymenoptera   # 20-40 min
-    COURSE_DATA_DIR=../shared/data python benchmarks/seed_study.py digits        # about 10 min
 
 hymenoptera (efficientnet_lite0, 224 px, batch COURSE_BATCH_SIZE, the placeholder GIF left out
-as in notebook 04), for each seed: the zero-shot ImageNet ant/bee logits; a head-only probe
+as in every notebook), for each seed: ImageNet's own ant/bee outputs; a head-only probe
 (recipes.probe_head, random head, COURSE_PROBE_EPOCHS epochs); and each recipe variant below,
 with its final-epoch and best-epoch val accuracy and the phase of both.
 
-digits (sklearn's 8x8 digits at DIGITS_SIZE px, batch DIGITS_BATCH_SIZE), for each seed:
-fine-tune with recipes.FAR_DOMAIN, the same network from scratch with the same settings, on
-all 1,297 training digits and on a DIGITS_SMALL share of them; and linear probes on the
-frozen features of every layer group from blocks.3 up and on the raw pixels.
+The digits, and every strategy of notebook 05's decision matrix, are in
+benchmarks/strategy_study.py.
 
 Each study writes benchmarks/results/<study>.json with the commit, date, machine and
-recipes.recipe_fingerprint(): tests/test_seed_study.py fails when a saved table describes a
-recipe that has changed since. Notebooks load the tables with helpers.study.load_study.
+recipes.recipe_fingerprint(): tests/test_results.py fails when a saved table describes a
+recipe that has changed since. Notebook 04 loads it with helpers.results.load_study.
 """
 
 from __future__ import annotations
@@ -31,17 +28,10 @@ from pathlib import Path
 
 import torch
 
-from helpers import comparison, data, features, models, recipes, training
+from helpers import data, models, recipes, training
 
 RESULTS = Path(__file__).resolve().parent / "results"
-NOTEBOOK_04_EXCLUDE = ("ants/imageNotFound.gif",)
 SEEDS = (0, 1, 2, 3, 4)
-DIGITS_SEEDS = (0, 1, 2)
-DIGITS_SIZE = comparison.DIGITS_SIZE
-DIGITS_BATCH_SIZE = comparison.DIGITS_BATCH_SIZE
-DIGITS_SMALL = comparison.DIGITS_SMALL
-DIGITS_SMALL_MIN_STEPS = comparison.DIGITS_SMALL_MIN_STEPS
-DIGITS_LAYERS = ("blocks.3", "blocks.4", "blocks.5", None)  # None: the final pooled features
 
 # What each change of the recipe buys: the course recipe, then one ingredient taken away at a time.
 HYMENOPTERA_VARIANTS = {
@@ -75,7 +65,7 @@ def _run_summary(history: training.History) -> dict:
 def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bool = True) -> dict:
     """The zero-shot and probe baselines (unless baselines is False) and each variant's runs."""
     root = data.hymenoptera()
-    datasets = data.image_datasets(root, exclude=NOTEBOOK_04_EXCLUDE)
+    datasets = data.image_datasets(root, exclude=data.HYMENOPTERA_EXCLUDE)
     loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE)
     zero_shot = None  # a baseline: measured once, with the probes
     if baselines:
@@ -96,7 +86,7 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bo
         variant_loaders = loaders
         if crop_scale != data.CROP_SCALE:
             variant_sets = data.image_datasets(
-                root, exclude=NOTEBOOK_04_EXCLUDE, crop_scale=crop_scale
+                root, exclude=data.HYMENOPTERA_EXCLUDE, crop_scale=crop_scale
             )
             variant_loaders = data.dataloaders(variant_sets, batch_size=recipes.COURSE_BATCH_SIZE)
         runs[name] = []
@@ -111,75 +101,6 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bo
         "seeds": list(seeds),
         "val_images": len(datasets["val"]),
         "variants": {name: HYMENOPTERA_VARIANTS[name] for name in variants},
-        "runs": runs,
-    }
-
-
-def digits_study(seeds: tuple[int, ...]) -> dict:
-    digits = comparison.digits_datasets(DIGITS_SIZE)
-    targets = digits["train"].targets
-    sizes = {
-        "small": comparison.balanced_subset(targets, DIGITS_SMALL, seed=0),
-        "large": comparison.balanced_subset(targets, 1.0, seed=0),
-    }
-    probes: dict[str, dict[str, float]] = {size: {} for size in sizes}
-    val_labels = torch.tensor(digits["val"].targets)
-    train_labels = torch.tensor(targets)
-    pixels = {
-        split: torch.tensor(ds.pixels.reshape(len(ds), -1) / 255.0, dtype=torch.float32)
-        for split, ds in digits.items()
-    }
-    layer_features = {"raw pixels": (pixels["train"], pixels["val"])}
-    for layer in DIGITS_LAYERS:
-        train_x, _ = features.cached_features(
-            models.DEFAULT_BACKBONE, digits["train"], layer=layer, progress=False
-        )
-        val_x, _ = features.cached_features(
-            models.DEFAULT_BACKBONE, digits["val"], layer=layer, progress=False
-        )
-        layer_features[layer or "final (conv_head)"] = (train_x, val_x)
-    for size, chosen in sizes.items():
-        chosen = torch.as_tensor(chosen)
-        for name, (train_x, val_x) in layer_features.items():
-            head = features.train_linear_probe(
-                train_x[chosen], train_labels[chosen], num_classes=10
-            )
-            probes[size][name] = features.probe_accuracy(head, val_x, val_labels)
-    runs: dict[str, list[dict]] = {}
-    settings = dict(recipes.FAR_DOMAIN)
-    for size, chosen in sizes.items():
-        epochs = comparison.epochs_for(
-            len(chosen),
-            DIGITS_BATCH_SIZE,
-            settings["epochs"],
-            DIGITS_SMALL_MIN_STEPS if size == "small" else 0,
-        )
-        for name, pretrained in (("fine-tune", True), ("from scratch", False)):
-            key = f"{size} {name}"
-            runs[key] = []
-            for seed in seeds:
-                run_settings = {**settings, "epochs": epochs}
-                loaders = comparison.subset_loaders(
-                    digits["train"], digits["val"], chosen, DIGITS_BATCH_SIZE, seed
-                )
-                _, history = recipes.course_finetune(
-                    loaders,
-                    num_classes=10,
-                    pretrained=pretrained,
-                    seed=seed,
-                    progress=False,
-                    **run_settings,
-                )
-                runs[key].append(_run_summary(history))
-                print(f"digits {key} seed {seed}: {runs[key][-1]['val_accuracy']}", flush=True)
-    return {
-        "seeds": list(seeds),
-        "size_px": DIGITS_SIZE,
-        "batch_size": DIGITS_BATCH_SIZE,
-        "images": {size: len(chosen) for size, chosen in sizes.items()},
-        "val_images": len(digits["val"]),
-        "settings": {**settings, "frozen_groups": list(settings["frozen_groups"])},
-        "probes": probes,
         "runs": runs,
     }
 
@@ -199,7 +120,7 @@ def _commit() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("study", choices=("hymenoptera", "digits"))
+    parser.add_argument("study", choices=("hymenoptera",))
     parser.add_argument("--seeds", type=int, nargs="+")
     parser.add_argument("--variants", nargs="+", choices=list(HYMENOPTERA_VARIANTS))
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/<study>.json")
@@ -209,21 +130,18 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     out = args.out or RESULTS / f"{args.study}.json"
-    if args.study == "hymenoptera":
-        seeds = tuple(args.seeds or SEEDS)
-        variants = args.variants or list(HYMENOPTERA_VARIANTS)
-        table = hymenoptera_study(seeds, variants, baselines=not args.add)
-        if args.add:
-            saved = json.loads(out.read_text())
-            if saved["seeds"] != list(seeds) or saved["meta"]["recipe_fingerprint"] != (
-                recipes.recipe_fingerprint()
-            ):
-                raise SystemExit(f"{out} has other seeds or another recipe: run the whole study")
-            saved["runs"].update(table["runs"])
-            saved["variants"].update(table["variants"])
-            table = saved
-    else:
-        table = digits_study(tuple(args.seeds or DIGITS_SEEDS))
+    seeds = tuple(args.seeds or SEEDS)
+    variants = args.variants or list(HYMENOPTERA_VARIANTS)
+    table = hymenoptera_study(seeds, variants, baselines=not args.add)
+    if args.add:
+        saved = json.loads(out.read_text())
+        if saved["seeds"] != list(seeds) or saved["meta"]["recipe_fingerprint"] != (
+            recipes.recipe_fingerprint()
+        ):
+            raise SystemExit(f"{out} has other seeds or another recipe: run the whole study")
+        saved["runs"].update(table["runs"])
+        saved["variants"].update(table["variants"])
+        table = saved
     minutes = round((time.perf_counter() - start) / 60, 1)
     if args.add:
         minutes += table["meta"]["minutes"]
