@@ -63,8 +63,8 @@ def run_cell(
     """{strategy: [one summary per seed]} of one cell (its strategies, or those in only), with
     what the cell is."""
     runs: dict[str, list[dict]] = {}
-    for strategy in comparison.STUDY_STRATEGIES[study.similarity]:
-        if only and strategy not in only:
+    for strategy in (*comparison.STUDY_STRATEGIES[study.similarity], *comparison.EXTRA_STRATEGIES):
+        if strategy not in (only or comparison.STUDY_STRATEGIES[study.similarity]):
             continue
         runs[strategy] = []
         for seed in seeds:
@@ -88,7 +88,7 @@ def _complete(table: dict) -> bool:
     """Whether every cell has every one of its strategies."""
     return all(
         set(table["cells"].get(f"{size} {similarity}", {}).get("runs", {}))
-        == set(comparison.STUDY_STRATEGIES[similarity])
+        >= set(comparison.STUDY_STRATEGIES[similarity])
         for size, similarity in comparison.STUDY_CELLS
     )
 
