@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from helpers import results
 from helpers.exercises import nb04
 from helpers.training import EpochRecord, History
 
@@ -58,6 +59,24 @@ def test_photos_apart(capsys):
     assert not nb04.check_photos_apart(13, 0.948, 0.935, num_val_images=153)
     assert not nb04.check_photos_apart("2", 0.948, 0.935, num_val_images=153)
     assert nb04.check_photos_apart(5, 0.99, 0.94, num_val_images=100)  # not tied to 153
+
+
+def test_photos_apart_states_the_courses_one_comparison_rule(capsys):
+    """The right answer's feedback describes results.compare, not an older rule."""
+    assert nb04.check_photos_apart(2, 0.948, 0.935, num_val_images=153)
+    said = " ".join(capsys.readouterr().out.split())
+    for words in (
+        "results.compare",
+        "seed k of one strategy with seed k of the other",
+        "gap in val photos",
+        "more than one photo",
+        "95% interval lies on one side of zero",
+        "tie",
+        f"fewer than {results.MIN_SEEDS} seeds",
+        '"cannot say"',
+    ):
+        assert words in said, words
+    assert "spread" not in said  # the old rule compared means over seeds with their spread
 
 
 def test_fixed_extractor(capsys):

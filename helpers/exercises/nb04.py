@@ -8,7 +8,7 @@ import numbers
 import torch
 from torch import nn
 
-from helpers import models
+from helpers import models, results
 from helpers.exercises import feedback
 from helpers.training import History
 
@@ -96,9 +96,12 @@ def check_photos_apart(answer, first: float, second: float, num_val_images: int)
     return feedback(
         abs(answer - exact) < 0.5,
         f"{abs(first - second):.3f} x {num_val_images} = {exact:.2f}, so {expected} photo(s): "
-        f"each photo moves val accuracy by 1/{num_val_images} = {1 / num_val_images:.4f}. A gap "
-        "of one or two photos between two single runs is not evidence that one recipe is "
-        "better; compare means over seeds with their spread.",
+        f"each photo moves val accuracy by 1/{num_val_images} = {1 / num_val_images:.4f}. "
+        "Single runs rank nothing. The course's one rule (results.compare, section 6) pairs "
+        "seed k of one strategy with seed k of the other and counts each pair's gap in val "
+        "photos: one strategy is ahead only when the mean gap is more than one photo and its "
+        "95% interval lies on one side of zero; otherwise it is a tie. With fewer than "
+        f'{results.MIN_SEEDS} seeds (one run each, as here) it says "cannot say".',
         f"accuracy is correct / {num_val_images}: one photo is worth 1/{num_val_images} of it.",
     )
 
