@@ -103,7 +103,7 @@ class Comparison:
                 f"{self.a} - {self.b} = {self.gap:+.1f} photos"
             )
         span = (
-            f"{self.gap:+.1f} photos (95% interval {self.low:+.1f} to {self.high:+.1f}, "
+            f"{self.gap:+.1f} {self.unit} (95% interval {self.low:+.1f} to {self.high:+.1f}, "
             f"{self.seeds} seeds)"
         )
         if self.verdict == "tie":
