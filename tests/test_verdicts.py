@@ -53,6 +53,7 @@ def verdicts_made_another_way(lines: list[str]) -> list[str]:
         line
         for line in lines
         if VERDICT_WORDS.search(line)
+        and not line.startswith("Not yet: answer one of")  # an exercise listing the verdicts
         and not RULE_SENTENCE.search(line)
         and not MATRIX_SENTENCE.search(line)
     ]

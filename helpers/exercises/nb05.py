@@ -62,8 +62,9 @@ def check_rule_verdict(
 
     runs = study["cells"][cell]["runs"]
     finals = {name: [run["final"] for run in runs[name]] for name in (first, second)}
+    unit = "digits" if cell.endswith("different") else "photos"
     verdict = results.compare(first, finals[first], second, finals[second],
-                              study["cells"][cell]["val_images"])  # fmt: skip
+                              study["cells"][cell]["val_images"], unit)  # fmt: skip
     choice = (answer or "").strip().lower()
     if choice not in results.VERDICTS:
         return feedback(False, "", f"answer one of {', '.join(results.VERDICTS)}.")
@@ -73,8 +74,8 @@ def check_rule_verdict(
     )
     return feedback(
         choice == verdict.verdict,
-        f"{verdict} The gaps of the {verdict.seeds} seeds, in photos: {gaps}.",
-        f"pair the seeds: the gaps {first} - {second} are {gaps} photos. Is their mean more "
+        f"{verdict} The gaps of the {verdict.seeds} seeds, in {unit}: {gaps}.",
+        f"pair the seeds: the gaps {first} - {second} are {gaps} {unit}. Is their mean more "
         "than one photo, and does its 95% interval stay on one side of zero? Or call "
         "results.compare on the two lists and read its verdict.",
     )
