@@ -75,8 +75,11 @@ def stop(process: subprocess.Popen, timeout: float = 15) -> None:
 
 @pytest.fixture
 def jupyter_lab(tmp_path):
-    """A JupyterLab server on a free loopback port, no token, rooted at the project."""
+    """A JupyterLab server on a free loopback port, no token, rooted at a copy of the
+    notebooks: JupyterLab saves a notebook it runs, and the committed ones must stay as they are."""
     port = free_port()
+    root = tmp_path / "course"
+    shutil.copytree(REPO / "notebooks", root / "notebooks")
     env = dict(os.environ)
     env.update(
         JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
@@ -87,7 +90,7 @@ def jupyter_lab(tmp_path):
         sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root",
         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
         "--IdentityProvider.token=", "--ServerApp.password=",
-        f"--ServerApp.root_dir={REPO}", f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
+        f"--ServerApp.root_dir={root}", f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]  # fmt: skip
     log = open(tmp_path / "jupyter.log", "w")  # noqa: SIM115 - closed below
