@@ -67,9 +67,9 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bo
     root = data.hymenoptera()
     datasets = data.image_datasets(root, exclude=data.HYMENOPTERA_EXCLUDE)
     loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE)
-    zero_shot = None  # a baseline: measured once, with the probes
+    imagenet_head = None  # a baseline: measured once, with the probes
     if baselines:
-        zero_shot = training.imagenet_head_accuracy(
+        imagenet_head = training.imagenet_head_accuracy(
             models.load_backbone(),
             loaders["val"],
             models.imagenet_indices(datasets["val"].classes),
@@ -97,7 +97,7 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bo
             runs[name].append(_run_summary(history))
             print(f"seed {seed} {name}: {runs[name][-1]['val_accuracy']}", flush=True)
     return {
-        "zero_shot": zero_shot,
+        "imagenet_head": imagenet_head,
         "seeds": list(seeds),
         "val_images": len(datasets["val"]),
         "variants": {name: HYMENOPTERA_VARIANTS[name] for name in variants},

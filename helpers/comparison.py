@@ -25,7 +25,7 @@ from torchvision import transforms
 
 from helpers import recipes, training
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
-from helpers.results import leaders
+from helpers.results import compare, leaders
 from helpers.viz import OKABE_ITO, imshow
 
 DIGITS_CLASSES = tuple(str(d) for d in range(10))
@@ -266,9 +266,10 @@ ADVISED = {
     ("small", "different"): ("earlier-layer probe",),
     ("large", "different"): ("fine-tune", "from scratch"),
 }
-# Strategies the advice does not consider: they need no pretrained training on your data.
+# References outside the race: strategies the advice does not consider. The matrix draws them
+# (grey) and compares them with the best strategy, but picks its leaders among the others.
 NOT_IN_ADVICE = {
-    "ImageNet's own head": "no training: it exists only when your classes are ImageNet's",
+    "ImageNet's own head": "no training; exists only when your classes are ImageNet's",
     "raw-pixel probe": "no pretrained network at all",
 }
 
@@ -276,50 +277,72 @@ NOT_IN_ADVICE = {
 @dataclass
 class MatrixCell:
     """One measured cell of the decision matrix: {strategy: val accuracy per seed} (a float
-    for a strategy no seed changes), the val set's size, and a heading. The leaders and every
-    verdict come from the one comparison rule (results.leaders, results.compare).
-    Strategy names are matched to the advice by their start ("fine-tune, random head" counts
-    as "fine-tune"). Notebook 05.
+    for a strategy no seed changes), the val set's size, and a heading. The best strategy, the
+    ones the rule cannot tell from it, and every verdict come from the one comparison rule
+    (results.leaders, results.compare). References (NOT_IN_ADVICE) are compared with the best
+    but never lead. Strategy names are matched to the advice by their start ("fine-tune,
+    random head" counts as "fine-tune"). Notebook 05.
     """
 
     title: str
     runs: dict[str, list[float] | float]
     val_images: int
+    unit: str = "photos"
+
+    def references(self) -> list[str]:
+        """The strategies of this cell that the advice does not consider."""
+        return [name for name in self.runs if name in NOT_IN_ADVICE]
 
     def leaders(self) -> list[str]:
-        """The best strategy and every one the rule cannot tell from it, best first."""
-        return leaders(self.runs, self.val_images)
+        """Among the strategies the advice considers: the best (highest mean) first, then
+        every one the rule cannot tell from it."""
+        race = {name: runs for name, runs in self.runs.items() if name not in NOT_IN_ADVICE}
+        return leaders(race, self.val_images)
 
     def verdict(self, advised: Sequence[str]) -> str:
-        """What leads, by the rule, and whether that is what the advice says."""
-        lines = []
-        cell = self
-        outside = [name for name in self.leaders() if name in NOT_IN_ADVICE]
-        if outside:
-            lines.append(f"leads or ties: {' / '.join(outside)} ({NOT_IN_ADVICE[outside[0]]})")
-            rest = {n: r for n, r in self.runs.items() if n not in NOT_IN_ADVICE}
-            cell = MatrixCell(self.title, rest, self.val_images)
-        follows = any(name.startswith(tuple(advised)) for name in cell.leaders())
-        label = "among the others" if outside else "leads"
+        """The best strategy and its ties, whether the advice names one of them, and each
+        reference against the best, by the rule: one line each."""
+        best, *tied = self.leaders()
+        follows = any(name.startswith(tuple(advised)) for name in (best, *tied))
         advice = "agrees with the advice" if follows else "the advice does not hold here"
-        lines.append(f"{label}: {' / '.join(cell.leaders())} -> {advice}")
+        cannot_tell = f"; the rule cannot tell from it: {', '.join(tied)}" if tied else ""
+        lines = [f"best: {best}{cannot_tell} -> {advice}"]
+        for name in self.references():
+            rule = compare(name, self.runs[name], best, self.runs[best], self.val_images,
+                           self.unit)  # fmt: skip
+            where = {"tie": "ties with the best", "cannot say": "cannot say against the best"}
+            position = where.get(rule.verdict) or (
+                "ahead of the best" if rule.winner == name else "behind the best"
+            )
+            interval = (
+                f", 95% interval {rule.low:+.1f} to {rule.high:+.1f}"
+                if rule.low is not None
+                else ""
+            )
+            lines.append(
+                f"reference {name} ({NOT_IN_ADVICE[name]}): {position} "
+                f"({rule.gap:+.1f} {self.unit}{interval})"
+            )
         return "\n".join(lines)
 
 
 def matrix_cells(study: Mapping) -> dict[tuple[str, str], MatrixCell]:
     """The decision matrix's cells from a saved strategy study (results.load_study(
-    "strategies")): final-epoch val accuracy of every seed. Notebook 05."""
+    "strategies")): final-epoch val accuracy of every seed, of every strategy the cell has
+    (the tutorial's fixed extractor too, where measured). Notebook 05."""
     cells = {}
     for name, cell in study["cells"].items():
         size, similarity = name.split()
         runs = {
             strategy: [run["final"] for run in cell["runs"][strategy]]
-            for strategy in STUDY_STRATEGIES[similarity]
+            for strategy in (*STUDY_STRATEGIES[similarity], *EXTRA_STRATEGIES)
+            if strategy in cell["runs"]
         }
         what = "ants/bees" if similarity == "similar" else "digits"
         title = (f"{what}, {cell['train_images']} training images, {cell['size_px']} px, "
                  f"{len(study['seeds'])} seeds")  # fmt: skip
-        cells[size, similarity] = MatrixCell(title, runs, cell["val_images"])
+        unit = "photos" if similarity == "similar" else "digits"
+        cells[size, similarity] = MatrixCell(title, runs, cell["val_images"], unit)
     return cells
 
 
@@ -348,12 +371,15 @@ def study_markdown(study: Mapping, cell: str) -> str:
 
 def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str = ""):
     """The 2x2 data size x similarity matrix: in each cell every strategy's val accuracy
-    (mean +- std over seeds, a dot per seed), the leaders by the rule filled and in bold, the
-    advice above and the verdict below. Returns the figure. Notebook 05.
+    (mean +- std over seeds, a tick per seed), the best by the rule filled and in bold, the
+    ones the rule cannot tell from it open and blue, references grey; the advice above and the
+    verdict below. Returns the figure. Notebook 05.
     """
     import textwrap
 
-    fig, axes = plt.subplots(2, 2, figsize=(14, 9.5))
+    from matplotlib.lines import Line2D
+
+    fig, axes = plt.subplots(2, 2, figsize=(14, 11))
     row_labels = {"large": "more data", "small": "less data"}
     for row, size in enumerate(("large", "small")):
         for col, similarity in enumerate(("similar", "different")):
@@ -369,34 +395,73 @@ def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str
                 continue
             _draw_cell(ax, cell)
             verdict = cell.verdict(ADVISED[key])
-            ax.set_xlabel(cell.title + "\n" + "\n".join(textwrap.fill(line, 70)
+            ax.set_xlabel(cell.title + "\n" + "\n".join(textwrap.fill(line, 68)
                                                         for line in verdict.split("\n")),
                           fontsize=9)  # fmt: skip
+    key = [
+        Line2D([], [], marker="o", ls="", color=OKABE_ITO["blue"], label="best (highest mean)"),
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color=OKABE_ITO["blue"],
+            mfc="white",
+            label="the rule cannot tell it from the best",
+        ),  # fmt: skip
+        Line2D(
+            [],
+            [],
+            marker="o",
+            ls="",
+            color=OKABE_ITO["black"],
+            mfc="white",
+            label="behind the best (rule)",
+        ),  # fmt: skip
+        Line2D([], [], marker="D", ls="", color="grey", label="reference, outside the advice"),
+        Line2D([], [], marker="|", ls="", color="black", label="one seed"),
+    ]
+    fig.legend(handles=key, loc="lower center", ncol=5, fontsize=9, frameon=False)
     if title:
         fig.suptitle(title, fontsize=13)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
 def _draw_cell(ax, cell: MatrixCell) -> None:
-    leading = set(cell.leaders())
+    best, *tied = cell.leaders()
+    references = set(cell.references())
     names = list(cell.runs)
     for y, name in enumerate(names):
         values = [cell.runs[name]] if isinstance(cell.runs[name], float) else cell.runs[name]
-        mean, spread = (
-            statistics.fmean(values),
-            (statistics.stdev(values) if len(values) > 1 else 0),
-        )
-        colour = OKABE_ITO["blue"] if name in leading else OKABE_ITO["black"]
-        face = colour if name in leading else "white"
-        ax.errorbar(mean, y, xerr=spread, fmt="o", ms=8, color=colour, mfc=face, capsize=4)
+        mean = statistics.fmean(values)
+        spread = statistics.stdev(values) if len(values) > 1 else 0
+        if name in references:
+            colour, face, marker = "grey", "grey", "D"
+        elif name == best or name in tied:
+            colour, face, marker = (
+                OKABE_ITO["blue"],
+                (OKABE_ITO["blue"] if name == best else "white"),
+                "o",
+            )
+        else:
+            colour, face, marker = OKABE_ITO["black"], "white", "o"
+        ax.errorbar(mean, y, xerr=spread, fmt=marker, ms=8, color=colour, mfc=face, capsize=4)
         ax.plot(values, [y + 0.22] * len(values), "|", color=colour, ms=7, alpha=0.7, gid="seeds")
-        ax.text(1.02, y, f"{mean:.3f} +- {spread:.3f}", va="center", fontsize=9,
-                fontweight="bold" if name in leading else "normal")  # fmt: skip
+        ax.text(1.02, y, f"{mean:.3f} +- {spread:.3f}", va="center", fontsize=9, color=colour,
+                fontweight="bold" if name == best else "normal")  # fmt: skip
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=9)
     for label in ax.get_yticklabels():
-        label.set_fontweight("bold" if label.get_text() in leading else "normal")
+        text = label.get_text()
+        label.set_fontweight("bold" if text == best else "normal")
+        label.set_color(
+            "grey"
+            if text in references
+            else OKABE_ITO["blue"]
+            if text in (best, *tied)
+            else "black"
+        )
     ax.set_ylim(len(names) - 0.4, -0.6)
     ax.set_xlim(0, 1.25)
     ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])

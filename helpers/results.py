@@ -100,7 +100,7 @@ class Comparison:
             runs = "one run" if self.seeds == 1 else f"{self.seeds} seeds"
             return (
                 f"verdict: cannot say ({runs}; the rule needs {MIN_SEEDS} seeds): "
-                f"{self.a} - {self.b} = {self.gap:+.1f} photos"
+                f"{self.a} - {self.b} = {self.gap:+.1f} {self.unit}"
             )
         span = (
             f"{self.gap:+.1f} {self.unit} (95% interval {self.low:+.1f} to {self.high:+.1f}, "

@@ -117,17 +117,52 @@ SIMILAR = {
 def test_matrix_cells_take_leaders_and_verdicts_from_the_rule():
     cells = comparison.matrix_cells(_study({"large similar": SIMILAR}))
     cell = cells["large", "similar"]
-    assert set(cell.leaders()) == {comparison.FINETUNE_WARM, comparison.IMAGENET_HEAD}
+    # ImageNet's own head is a reference: compared with the best, never a leader.
+    assert cell.leaders() == [comparison.FINETUNE_WARM]
     assert cell.verdict(comparison.ADVISED["large", "similar"]) == (
-        "leads or ties: ImageNet's own head (no training: it exists only when your classes are "
-        "ImageNet's)\namong the others: fine-tune, ImageNet's head -> agrees with the advice"
+        "best: fine-tune, ImageNet's head -> agrees with the advice\n"
+        "reference ImageNet's own head (no training; exists only when your classes are "
+        "ImageNet's): ties with the best (+0.0 photos, 95% interval -2.5 to +2.5)"
     )
     assert "244 training images" in cell.title and "3 seeds" in cell.title
     probe_only = comparison.MatrixCell("x", {"linear probe": _photos(150, 150, 151),
                                              "fine-tune": _photos(140, 141, 139)}, 153)  # fmt: skip
     assert (
-        probe_only.verdict(("fine-tune",)) == "leads: linear probe -> the advice does not hold here"
+        probe_only.verdict(("fine-tune",)) == "best: linear probe -> the advice does not hold here"
     )
+
+
+def test_a_strategy_the_rule_cannot_tell_from_the_best_is_named_as_such_not_as_a_leader():
+    # Wide seeds tie with the best even when their mean is below a strategy that trails it
+    # clearly: the caption must say "cannot tell", and the figure must not fill it as the best.
+    cell = comparison.MatrixCell(
+        "x",
+        {"fine-tune": _photos(150, 150, 151), "probe": _photos(145, 145, 146),
+         "from scratch": _photos(150, 120, 151), "raw-pixel probe": _photos(152, 151, 153)},
+        153,
+    )  # fmt: skip
+    assert cell.leaders() == ["fine-tune", "from scratch"]
+    lines = cell.verdict(("fine-tune",)).split("\n")
+    assert (
+        lines[0]
+        == "best: fine-tune; the rule cannot tell from it: from scratch -> agrees with the advice"
+    )
+    assert lines[1].startswith(
+        "reference raw-pixel probe (no pretrained network at all): ahead of the best (+1.7 photos"
+    )
+    fig = comparison.plot_decision_matrix({("large", "different"): cell})
+    ax = fig.axes[1]
+    weights = {t.get_text(): t.get_fontweight() for t in ax.get_yticklabels()}
+    assert weights == {"fine-tune": "bold", "probe": "normal", "from scratch": "normal",
+                       "raw-pixel probe": "normal"}  # fmt: skip
+    plt.close(fig)
+
+
+def test_the_tutorial_fixed_extractor_joins_the_matrix_where_it_was_measured():
+    tutorial = {**SIMILAR, comparison.TUTORIAL_FIXED: _photos(140, 140, 141)}
+    cells = comparison.matrix_cells(_study({"large similar": tutorial, "small similar": SIMILAR}))
+    assert comparison.TUTORIAL_FIXED in cells["large", "similar"].runs
+    assert comparison.TUTORIAL_FIXED not in cells["small", "similar"].runs
 
 
 def test_the_decision_matrix_draws_every_seed_and_marks_the_leaders():

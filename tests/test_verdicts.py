@@ -27,7 +27,10 @@ RULE_SENTENCE = re.compile(
     r"\d+ seeds\)|tie between .+ and .+: .+ = [-+]\d+\.\d \w+ \(95% interval|"
     r"cannot say \((?:one run|\d+ seeds); the rule needs \d+ seeds\))"
 )
-MATRIX_SENTENCE = re.compile(r"(?:^|: )(?:leads|leads or ties|among the others): .+")
+MATRIX_SENTENCE = re.compile(
+    r"(?:^|: )(?:best: .+ -> (?:agrees with the advice|the advice does not hold here)|"
+    r"reference .+: (?:ties with|ahead of|behind|cannot say against) the best \([-+]\d+\.\d \w+)"
+)
 
 
 def printed_lines(cell: dict) -> list[str]:
@@ -77,12 +80,18 @@ def test_the_rule_and_matrix_sentences_pass_and_home_made_verdicts_fail():
     tie = str(results.compare("a", photos[0], "b", photos[0], 153))
     single = str(results.compare("gradual", 0.95, "all at once", 0.9, 153))
     cell = comparison.MatrixCell("x", {"linear probe": photos[0], "fine-tune": photos[1]}, 153)
-    rule_lines = [ahead, tie, single, "large similar: " + ahead, cell.verdict(("fine-tune",))]
+    reference = comparison.MatrixCell(
+        "x", {"raw-pixel probe": photos[0], "fine-tune": photos[1]}, 153
+    ).verdict(("fine-tune",))
+    rule_lines = [ahead, tie, single, "large similar: " + ahead, cell.verdict(("fine-tune",)),
+                  *reference.split("\n")]  # fmt: skip
     assert verdicts_made_another_way(rule_lines) == []
     home_made = [
         "fine-tune leads linear probe by 0.013 (noise 0.007)",
         "most accurate: zero-shot ImageNet logits",
         " 12 images: probe 0.730, fine-tune 0.771 -> tie: fine-tune, linear probe",
         "gradual unfreezing beats all at once",
+        "best: fine-tune leads the probe",
+        "reference raw-pixel probe: ahead of the best",
     ]
     assert verdicts_made_another_way(home_made) == home_made
