@@ -72,7 +72,13 @@ class LayerFeatures(nn.Module):
         if layer not in groups:
             raise KeyError(f"Unknown layer group {layer!r}; this model has {list(groups)}")
         self.model, self.layer = model, layer
-        self._group = groups[layer]
+        # Some groups are wrappers the model's forward never calls (EfficientNet's "stem" is
+        # nn.Sequential(conv_stem, bn1), a VGG slice "features[0:5]"): a Sequential's output is
+        # its last module's, and the model does call that one.
+        target = groups[layer]
+        while isinstance(target, nn.Sequential) and len(target):
+            target = target[-1]
+        self._group = target
         self._output: torch.Tensor | None = None
 
     def _capture(self, module: nn.Module, inputs, output: torch.Tensor) -> None:

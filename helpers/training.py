@@ -461,6 +461,16 @@ class GradualUnfreezer:
     ):
         if groups_per_epoch < 1:
             raise ValueError("groups_per_epoch must be at least 1")
+        frozen = {id(p) for p in model.parameters() if not p.requires_grad}
+        held = sum(id(p) in frozen for g in optimizer.param_groups for p in g["params"])
+        if held:
+            raise ValueError(
+                f"The optimizer already holds {held} frozen parameter tensors (it was built over "
+                "model.parameters()?). GradualUnfreezer adds each group to the optimizer when "
+                "it unfreezes it, with its own learning rate, so the optimizer must start with "
+                "the trainable parameters only: freezing.head_only(model), then "
+                "torch.optim.AdamW(freezing.trainable_parameters(model), lr=...)."
+            )
         self.model, self.optimizer = model, optimizer
         self.lr, self.lr_decay, self.groups_per_epoch = lr, lr_decay, groups_per_epoch
         self.unfrozen: list[tuple[int, list[str]]] = []
@@ -476,9 +486,24 @@ class GradualUnfreezer:
             if not new:
                 continue
             unfreeze(group)
-            self.optimizer.add_param_group(
-                {"params": new, "lr": self.lr / self.lr_decay**depth, "name": name}
-            )
+            self.optimizer.add_param_group(self._param_group(new, name, depth))
             opened.append(name)
         if opened:
             self.unfrozen.append((len(history.records), opened))
+
+    def _param_group(self, params: list, name: str, depth: int) -> dict:
+        """A new optimizer group at lr / lr_decay**depth. A scheduler's per-group settings
+        (any key ending in "lr": initial_lr, OneCycleLR's max_lr and min_lr) are copied from
+        the first group scaled by the same factor, and its other own keys as they are, so the
+        scheduler drives the new group too; the new group then starts where the schedule has
+        the first group now."""
+        factor = 1 / self.lr_decay**depth
+        template = self.optimizer.param_groups[0]
+        group = {"params": params, "name": name, "lr": self.lr * factor}
+        for key, value in template.items():
+            if key in ("params", "name", "lr") or key in self.optimizer.defaults:
+                continue
+            group[key] = value * factor if key.endswith("lr") else value
+        if "initial_lr" in template:
+            group["lr"] = template["lr"] * factor
+        return group

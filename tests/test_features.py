@@ -171,3 +171,27 @@ def test_extract_features_is_unchanged_by_the_channels_last_layout():
     assert extracted.shape == (6, 1280)
     assert torch.allclose(extracted, expected, atol=1e-4)
     assert labels.tolist() == list(range(6))
+
+
+@pytest.mark.parametrize("build", ["efficientnet_lite0", "resnet18"])
+def test_every_layer_group_a_learner_can_name_gives_features(build):
+    # "stem" and "conv_head" are wrapper Sequentials the model's forward never calls: before,
+    # they raised "did not run in the model's forward".
+    import torchvision
+
+    from helpers.freezing import layer_groups
+
+    torch.manual_seed(0)
+    if build == "resnet18":
+        model = torchvision.models.resnet18(weights=None).eval()
+    else:
+        model = models.load_backbone(build, pretrained=False).eval()
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        for name in layer_groups(model):
+            output = features.LayerFeatures(model, name)(images)
+            assert output.dim() == 2 and output.shape[0] == 2, name
+        stem = features.LayerFeatures(model, "stem")(images)
+        bn = model.bn1
+        direct = bn(model.conv_stem(images) if build != "resnet18" else model.conv1(images))
+        assert torch.allclose(stem, direct.mean(dim=(2, 3)), atol=1e-6)

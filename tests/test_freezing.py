@@ -197,3 +197,40 @@ def test_batchnorm_modes(mode, frozen_moves, trainable_moves):
     assert model[3].weight.requires_grad  # inference mode freezes statistics, not parameters
     with pytest.raises(ValueError, match="follow-freezing"):
         freezing.set_batchnorm_mode(model, "frozen")
+
+
+def test_gradual_unfreezer_refuses_an_optimizer_over_every_parameter():
+    # The notes' (and most tutorials') optimizer: built over model.parameters(). Before, the
+    # unfreezer found nothing missing from it and silently unfroze nothing.
+    model = models.replace_head(torchvision.models.resnet18(weights=None), 2)
+    freezing.head_only(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="trainable_parameters"):
+        training.GradualUnfreezer(model, optimizer, lr=0.1)
+
+
+def test_gradual_unfreezer_works_under_one_cycle():
+    # OneCycleLR reads max_lr, min_lr and initial_lr from every group: before, a group the
+    # unfreezer added had none (KeyError: 'max_lr').
+    from helpers.training import History
+
+    model = models.replace_head(torchvision.models.resnet18(weights=None), 2)
+    freezing.head_only(model)
+    optimizer = torch.optim.AdamW(freezing.trainable_parameters(model), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=10)
+    unfreezer = training.GradualUnfreezer(model, optimizer, lr=0.1, lr_decay=2.0)
+    history = History()
+    for epoch in (1, 2):
+        for _ in range(2):
+            optimizer.step()
+            scheduler.step()
+        history.records.append(epoch)
+        unfreezer(history)
+    optimizer.step()
+    scheduler.step()
+    head, layer4, layer3 = optimizer.param_groups
+    assert layer4["max_lr"] == pytest.approx(head["max_lr"] / 2)
+    assert layer3["max_lr"] == pytest.approx(head["max_lr"] / 4)
+    assert layer4["lr"] == pytest.approx(head["lr"] / 2) and layer3["lr"] == pytest.approx(
+        head["lr"] / 4
+    )
