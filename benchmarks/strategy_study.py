@@ -153,6 +153,7 @@ def main() -> None:
         measured = run_cell(studies[similarity], size, tuple(args.seeds), args.strategies)
         table["cells"].setdefault(cell, measured)["runs"].update(measured["runs"])
         table["meta"] = _meta(started, complete=_complete(table))
+        table["meta"]["minutes"] = round(previous_minutes + table["meta"]["minutes"], 1)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(table, indent=1) + "\n")
         print(f"wrote {args.out} ({cell}) after {table['meta']['minutes']} min", flush=True)

@@ -190,7 +190,8 @@ def load_torchvision(
     try:
         model = torchvision.models.get_model(name, weights=chosen)
     except (urllib.error.URLError, OSError) as error:
-        megabytes = chosen.meta.get("_file_size")
+        mebibytes = chosen.meta.get("_file_size")  # torchvision gives MiB (2**20 bytes)
+        megabytes = mebibytes * 2**20 / 1e6 if mebibytes else None
         raise _unavailable(name, str(error), chosen.url, cache, megabytes) from error
     if num_classes is not None:
         models.replace_head(model, num_classes)

@@ -132,7 +132,8 @@ def time_line(pace: Pace) -> str:
         f"{TIME_LINE_PREFIX} about {pace.rounded} minutes to work through{optional}:"
         f" about {round(pace.reading)} reading, {round(pace.code)} reading and running the code,"
         f" {pace.exercises * MINUTES_PER_EXERCISE} on the {exercises}, and {computing} of"
-        " computing on a 2-core laptop CPU (estimated from the notebook by `helpers.pacing`)."
+        " computing on the 2-core CPU that executed this copy (estimated from the notebook by"
+        " `helpers.pacing`)."
     )
 
 

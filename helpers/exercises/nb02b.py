@@ -23,14 +23,17 @@ def _close(value, expected: float, tolerance: float) -> bool:
 
 
 def check_weights_facts(answer, name: str = "efficientnet_b0"):
-    """Exercise 1: (ImageNet top-1 in %, download size in MB) of a model's DEFAULT weights."""
+    """Exercise 1: (ImageNet top-1 in %, download size in MiB, as '_file_size' gives it) of a
+    model's DEFAULT weights. The same size in MB (10**6 bytes) is accepted too, and a size
+    rounded to one decimal."""
     if answer is None:
         return feedback(False, "", PLACEHOLDER_HINT)
     weights = torchvision.models.get_model_weights(name).DEFAULT
     metrics = weights.meta["_metrics"]["ImageNet-1K"]
-    top1, megabytes = metrics["acc@1"], weights.meta["_file_size"]
+    top1, mebibytes = metrics["acc@1"], weights.meta["_file_size"]
+    megabytes = mebibytes * 2**20 / 1e6
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return feedback(False, "", "give two numbers: answer = (top1, megabytes).")
+        return feedback(False, "", "give two numbers: answer = (top1, mebibytes).")
     accuracy, size = answer
     if _close(accuracy, metrics["acc@5"], 0.01):
         hint = "that accuracy is acc@5 (top-5); the question asks for acc@1."
@@ -44,8 +47,10 @@ def check_weights_facts(answer, name: str = "efficientnet_b0"):
             f"of torchvision.models.get_model_weights({name!r}).DEFAULT."
         )
     return feedback(
-        _close(accuracy, top1, 0.01) and _close(size, megabytes, 0.01),
-        f"{weights}: {top1}% top-1 for a {megabytes} MB download, read offline from its metadata.",
+        _close(accuracy, top1, 0.01)
+        and (_close(size, mebibytes, 0.05) or _close(size, megabytes, 0.05)),
+        f"{weights}: {top1}% top-1 for a {mebibytes} MiB download ({megabytes:.1f} MB), read "
+        "offline from its metadata.",
         hint,
     )
 
