@@ -1,6 +1,7 @@
 """Every strategy in every cell of the decision matrix, over the same seeds: notebook 05's evidence.
 
-    COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py            # about 50 min
+    COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py            # about 80 min
+    COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py --strategies "fixed extractor (tutorial)"
     COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py --cells "small different"
 
 The cells cross data size (a small subset, redrawn for every seed, or the whole training set)

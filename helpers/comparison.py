@@ -333,10 +333,11 @@ def matrix_cells(study: Mapping) -> dict[tuple[str, str], MatrixCell]:
     cells = {}
     for name, cell in study["cells"].items():
         size, similarity = name.split()
-        runs = {
-            strategy: [run["final"] for run in cell["runs"][strategy]]
-            for strategy in (*STUDY_STRATEGIES[similarity], *EXTRA_STRATEGIES)
-            if strategy in cell["runs"]
+        known = (*STUDY_STRATEGIES[similarity], *EXTRA_STRATEGIES)
+        runs = {  # in the study's order
+            strategy: [run["final"] for run in seeds]
+            for strategy, seeds in cell["runs"].items()
+            if strategy in known
         }
         what = "ants/bees" if similarity == "similar" else "digits"
         title = (f"{what}, {cell['train_images']} training images, {cell['size_px']} px, "
@@ -492,10 +493,9 @@ STUDY_STRATEGIES = {
     "similar": (IMAGENET_HEAD, LINEAR_PROBE, FINETUNE_RANDOM, FINETUNE_WARM, FROM_SCRATCH),
     "different": (RAW_PROBE, LINEAR_PROBE, EARLIER_PROBE, FINETUNE_RANDOM, FROM_SCRATCH),
 }
-# The tutorial's fixed extractor (25 epochs at batch 4, a validation pass after each) can run in
-# any cell (run_strategy, strategy_study.py --strategies), but the saved study has it for the 50
-# digits only: in the other cells its 75 validation passes per cell cost more than the study's
-# time on 2 shared CPU cores. The linear probe is the same model family, trained on one view.
+# The tutorial's fixed extractor (25 epochs at batch 4, a validation pass after each) is the
+# slowest strategy: strategy_study.py runs it only when asked (--strategies), so that a cell can
+# be re-measured without it. The saved study has it in every cell.
 EXTRA_STRATEGIES = (TUTORIAL_FIXED,)
 # Training from scratch gets the far-domain settings (every layer, BatchNorm learning, 1e-3)
 # in both columns: the course's small near-domain rates would handicap it further.

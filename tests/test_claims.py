@@ -112,8 +112,11 @@ def _rounded(value: Decimal, places: int) -> set[str]:
 
 
 def source_keys(token: str, millions: bool = False) -> set[str]:
-    """Every claim text that a number printed as token backs up."""
+    """Every claim text that a number printed as token backs up (none for a token that only
+    looks like a number in exponent form, such as "93e860" inside a hex file name)."""
     value, places = _decimal(token)
+    if abs(value.adjusted()) > 15:
+        return set()
     if millions:
         value, places = value * Decimal(10**6), max(places - 6, 0)
     keys = _rounded(value, places)

@@ -28,7 +28,7 @@ RULE_SENTENCE = re.compile(
     r"cannot say \((?:one run|\d+ seeds); the rule needs \d+ seeds\))"
 )
 MATRIX_SENTENCE = re.compile(
-    r"(?:^|: )(?:best: .+ -> (?:agrees with the advice|the advice does not hold here)|"
+    r"(?:^\s*|: )(?:best: .+ -> (?:agrees with the advice|the advice does not hold here)|"
     r"reference .+: (?:ties with|ahead of|behind|cannot say against) the best \([-+]\d+\.\d \w+)"
 )
 
