@@ -63,7 +63,8 @@ def _run_summary(history: training.History) -> dict:
 
 
 def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bool = True) -> dict:
-    """The zero-shot and probe baselines (unless baselines is False) and each variant's runs."""
+    """ImageNet's own head and the probe baselines (unless baselines is False) and each
+    variant's runs."""
     root = data.hymenoptera()
     datasets = data.image_datasets(root, exclude=data.HYMENOPTERA_EXCLUDE)
     loaders = data.dataloaders(datasets, batch_size=recipes.COURSE_BATCH_SIZE)

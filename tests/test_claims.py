@@ -540,7 +540,7 @@ def test_a_repository_file_as_source_is_checked_against_that_file():
 
 def test_a_saved_study_the_notebook_loads_backs_its_numbers(tmp_path):
     (tmp_path / "toy.json").write_text(json.dumps({"runs": [0.9738562107086182]}))
-    prose = _markdown("The zero-shot accuracy is 0.974, or 97.4%.")
+    prose = _markdown("ImageNet's own head scores 0.974, or 97.4%.")
     loads = _code('study = results.load_study("toy")')
     assert unbacked_numbers(_notebook(loads, prose), "fake.ipynb", tmp_path) == []
     assert len(unbacked_numbers(_notebook(prose), "fake.ipynb", tmp_path)) == 2

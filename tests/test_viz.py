@@ -133,9 +133,9 @@ def test_misclassified_shows_only_mistakes_most_confident_first():
 
 
 def test_seed_spread_marks_median_and_range():
-    ax = viz.plot_seed_spread([0.94, 0.96, 0.95], reference={"zero-shot": 0.97})
+    ax = viz.plot_seed_spread([0.94, 0.96, 0.95], reference={"ImageNet's own head": 0.97})
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
-    assert "median 0.950" in labels and "zero-shot 0.970" in labels
+    assert "median 0.950" in labels and "ImageNet's own head 0.970" in labels
 
 
 def test_prediction_titles_mark_right_and_wrong_without_relying_on_colour():
