@@ -158,6 +158,9 @@ def subset_loaders(
     }
 
 
+DODGE = 1.06  # the factor between neighbouring series' x positions on a learning curve's log axis
+
+
 def plot_learning_curves(
     curves: Mapping[str, Mapping[int, float | Sequence[float]]],
     *,
@@ -175,6 +178,7 @@ def plot_learning_curves(
     by a line; two sizes far apart are drawn as points only, since a line would invent the
     values between them. references: further curves drawn thin and dashed; levels: horizontal
     lines such as ImageNet's own head. total adds a top axis in percent of the training set.
+    Series are dodged sideways by a few percent (DODGE) so that points at one size stay apart.
     Notebook 05.
     """
     ax = ax or plt.subplots(figsize=(7, 4))[1]
@@ -185,7 +189,11 @@ def plot_learning_curves(
         values = [np.atleast_1d(np.asarray(points[n], dtype=float)) for n in sizes]
         means = [v.mean() for v in values]
         spreads = [v.std(ddof=1) if len(v) > 1 else 0.0 for v in values]
-        handles.append(ax.errorbar(sizes, means, yerr=spreads, marker=markers[index % len(markers)],
+        # Series that share a size are dodged sideways (a few percent on the log axis), so
+        # that no marker or error bar hides another.
+        dodge = DODGE ** (index - (len(curves) - 1) / 2)
+        handles.append(ax.errorbar([n * dodge for n in sizes], means, yerr=spreads,
+                    marker=markers[index % len(markers)],
                     linestyle="-" if len(sizes) >= 3 else "none", capsize=4,
                     color=STRATEGY_COLOURS[index % len(STRATEGY_COLOURS)], label=name))  # fmt: skip
     for name, points in (references or {}).items():
@@ -396,9 +404,9 @@ def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str
                 continue
             _draw_cell(ax, cell)
             verdict = cell.verdict(ADVISED[key])
-            ax.set_xlabel(cell.title + "\n" + "\n".join(textwrap.fill(line, 68)
-                                                        for line in verdict.split("\n")),
-                          fontsize=9)  # fmt: skip
+            lines = [textwrap.fill(line, 68) for line in verdict.split("\n")]
+            heading = textwrap.fill(f"val accuracy, final epoch; {cell.title}", 68)
+            ax.set_xlabel("\n".join([heading, *lines]), fontsize=9)
     key = [
         Line2D([], [], marker="o", ls="", color=OKABE_ITO["blue"], label="best (highest mean)"),
         Line2D(
@@ -449,7 +457,7 @@ def _draw_cell(ax, cell: MatrixCell) -> None:
             colour, face, marker = OKABE_ITO["black"], "white", "o"
         ax.errorbar(mean, y, xerr=spread, fmt=marker, ms=8, color=colour, mfc=face, capsize=4)
         ax.plot(values, [y + 0.22] * len(values), "|", color=colour, ms=7, alpha=0.7, gid="seeds")
-        ax.text(1.02, y, f"{mean:.3f} +- {spread:.3f}", va="center", fontsize=9, color=colour,
+        ax.text(1.04, y, f"{mean:.3f} +- {spread:.3f}", va="center", fontsize=9, color=colour,
                 fontweight="bold" if name == best else "normal")  # fmt: skip
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names, fontsize=9)
@@ -464,7 +472,7 @@ def _draw_cell(ax, cell: MatrixCell) -> None:
             else "black"
         )
     ax.set_ylim(len(names) - 0.4, -0.6)
-    ax.set_xlim(0, 1.25)
+    ax.set_xlim(0, 1.5)  # room on the right for the mean +- std labels, inside the box
     ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.grid(axis="x", alpha=0.3)
 

@@ -29,7 +29,7 @@ def check_head_parameters(
         f"{in_features} x {num_classes} weights + {num_classes} biases = {expected:,}: the "
         "head is all that learns, which is why training it on cached features takes seconds.",
         f"the head is nn.Linear({in_features}, {num_classes}): count its weight matrix and "
-        "its bias (or run freezing.count_parameters on the fixed-extractor model).",
+        "its bias, one per class.",
     )
 
 
@@ -76,7 +76,7 @@ def check_rule_verdict(
         choice == verdict.verdict,
         f"{verdict} The gaps of the {verdict.seeds} seeds, in {unit}: {gaps}.",
         f"pair the seeds: the gaps {first} - {second} are {gaps} {unit}. Is their mean more "
-        "than one photo, and does its 95% interval stay on one side of zero? Or call "
+        f"than one {unit.rstrip('s')}, and does its 95% interval stay on one side of zero? Or call "
         "results.compare on the two lists and read its verdict.",
     )
 
