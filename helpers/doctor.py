@@ -93,7 +93,7 @@ def _resnet18_cache() -> tuple[str, str]:
     cached = resnet18_weights_file()
     if cached.exists():
         return OK, f"resnet18 weights cached: {cached}"
-    return WARN, f"resnet18 weights not cached; downloaded (45 MB) on first use into {cached}"
+    return WARN, f"resnet18 weights not cached; downloaded (47 MB) on first use into {cached}"
 
 
 def _widgets() -> tuple[str, str]:

@@ -90,7 +90,7 @@ def _load_in_order(model: nn.Module, source: dict[str, torch.Tensor]) -> None:
 def resnet18_weights_file() -> Path:
     """Where torchvision caches ResNet-18's ImageNet weights: $TORCH_HOME/hub/checkpoints/.
 
-    They are downloaded there on first use (45 MB); `.is_file()` says whether that has happened.
+    They are downloaded there on first use (47 MB); `.is_file()` says whether that has happened.
     Notebook 04 runs the tutorial's recipe on ResNet-18 when they are there.
     """
     url = ResNet18_Weights.IMAGENET1K_V1.url
@@ -106,7 +106,7 @@ def _build_resnet18(pretrained: bool) -> nn.Module:
         return torchvision.models.resnet18(weights=weights)
     except (urllib.error.URLError, OSError) as error:
         raise RuntimeError(
-            f"Could not get the ResNet-18 ImageNet weights (45 MB) from {weights.url}: {error}.\n"
+            f"Could not get the ResNet-18 ImageNet weights (47 MB) from {weights.url}: {error}.\n"
             f"Connect to the internet once (they are cached in {cache}), copy the file there by "
             "hand, or use the default backbone 'efficientnet_lite0', which needs no download."
         ) from error
@@ -127,7 +127,7 @@ BACKBONES: dict[str, BackboneSpec] = {
     "resnet18": BackboneSpec(
         name="resnet18",
         description="ResNet-18 (torchvision), ImageNet-1k, 11.7 M params: the PyTorch tutorial's",
-        weights="torchvision ResNet18_Weights.IMAGENET1K_V1 (45 MB, downloaded once to TORCH_HOME)",
+        weights="torchvision ResNet18_Weights.IMAGENET1K_V1 (47 MB, downloaded once to TORCH_HOME)",
         build=_build_resnet18,
         mean=IMAGENET_MEAN,
         std=IMAGENET_STD,

@@ -200,7 +200,7 @@ def plot_freezing_savings(savings: Mapping[str, Mapping[str, float]], inference_
     ax_time.legend(fontsize=8)
     bottom = np.zeros(len(settings))
     for part, (label, colour) in MEMORY_PARTS.items():
-        values = np.array([savings[name][part] / 2**20 for name in settings])
+        values = np.array([savings[name][part] / 1e6 for name in settings])
         bars = ax_memory.bar(settings, values, bottom=bottom, label=label, color=colour)
         bottom += values
     ax_memory.bar_label(bars, [_megabytes(total) for total in bottom], padding=2, fontsize=8)

@@ -36,6 +36,7 @@ def test_val_photos(capsys):
 def test_reloaded_prediction(capsys):
     assert nb06.check_reloaded_prediction([("bees", 0.9), ("ants", 0.1)], "bees")
     assert nb06.check_reloaded_prediction("bees", "bees")
+    assert nb06.check_reloaded_prediction(("bees", 0.85), "bees")  # top_predictions(...)[0]
     assert not nb06.check_reloaded_prediction([("ants", 0.6)], "bees")
     assert "'ants'" in capsys.readouterr().out.splitlines()[-1]
     assert not nb06.check_reloaded_prediction(None, "bees")

@@ -183,7 +183,7 @@ def test_seed_spread_stacks_equal_values():
 
 
 def savings(head_activations: float):
-    megabyte = 2**20
+    megabyte = 10**6  # the course's MB: 10**6 bytes (MiB is 2**20)
     return {
         "nothing frozen": {"step": 0.3, "activations": 400 * megabyte, "gradients": 13 * megabyte,
                            "adam_state": 26 * megabyte},
@@ -193,13 +193,13 @@ def savings(head_activations: float):
 
 
 def test_freezing_savings_label_every_bar_even_a_tiny_one():
-    fig = viz.plot_freezing_savings(savings(0.1 * 2**20), inference_seconds=0.05)
+    fig = viz.plot_freezing_savings(savings(0.1 * 10**6), inference_seconds=0.05)
     ax_time, ax_memory = fig.axes
     assert [t.get_text() for t in ax_time.texts] == ["0.30 s", "0.06 s"]
     assert [t.get_text() for t in ax_memory.texts] == ["439.0 MB", "0.1 MB"]
     assert "inference only (0.05 s)" in [t.get_text() for t in ax_time.get_legend().get_texts()]
     tiny = viz.plot_freezing_savings(savings(3000.0), inference_seconds=0.05)
-    assert tiny.axes[1].texts[1].get_text() == "0.0029 MB"  # small, but not written as 0
+    assert tiny.axes[1].texts[1].get_text() == "0.003 MB"  # small, but not written as 0
     nothing = viz.plot_freezing_savings(savings(0.0), inference_seconds=0.05)
     assert nothing.axes[1].texts[1].get_text() == "0 MB"
 

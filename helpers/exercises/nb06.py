@@ -51,8 +51,8 @@ def check_reloaded_prediction(answer, expected_class: str) -> bool:
     model's own answer."""
     if answer is None:
         return feedback(False, "", "reload the file with training.load_exported, then predict.")
-    name = answer[0][0] if isinstance(answer, list | tuple) and answer else answer
-    if isinstance(name, tuple):
+    name = answer
+    while isinstance(name, list | tuple) and name:  # [("bees", 0.85), ...] or ("bees", 0.85)
         name = name[0]
     return feedback(
         name == expected_class,
