@@ -1,7 +1,8 @@
 """Every strategy in every cell of the decision matrix, over the same seeds: notebook 05's evidence.
 
     COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py            # about 80 min
-    COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py --strategies "fixed extractor (tutorial)"
+    COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py \\
+        --strategies "fixed extractor (tutorial)"     # the slowest strategy, only when named
     COURSE_DATA_DIR=../shared/data python benchmarks/strategy_study.py --cells "small different"
 
 The cells cross data size (a small subset, redrawn for every seed, or the whole training set)
