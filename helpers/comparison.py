@@ -486,7 +486,7 @@ STUDY_SEEDS = (0, 1, 2)
 SIMILAR_SIZE = 224  # one resolution per column: ants/bees at the backbone's own
 SIMILAR_SMALL = 0.05  # 12 of the 244 ants/bees photos, 6 per class
 SIMILAR_SMALL_MIN_STEPS = 12
-EARLIER_LAYER = "blocks.4"  # fixed before measuring (the middle of the network), not picked on val
+EARLIER_LAYER = "blocks.4"  # one layer for every seed and cell: the fifth of seven block groups
 STUDY_CELLS = (("small", "similar"), ("large", "similar"), ("small", "different"),
                ("large", "different"))  # fmt: skip
 IMAGENET_HEAD = "ImageNet's own head"
