@@ -149,6 +149,7 @@ def main() -> None:
     table["meta"] = {
         "study": args.study,
         "recipe_fingerprint": recipes.recipe_fingerprint(),
+        "backbone": models.DEFAULT_BACKBONE,  # every run of the study uses the default backbone
         "commit": _commit(),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "
