@@ -407,28 +407,16 @@ def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str
             lines = [textwrap.fill(line, 68) for line in verdict.split("\n")]
             heading = textwrap.fill(f"val accuracy, final epoch; {cell.title}", 68)
             ax.set_xlabel("\n".join([heading, *lines]), fontsize=9)
+
+    def mark(label, colour, face=None, marker="o"):
+        return Line2D([], [], marker=marker, ls="", color=colour, mfc=face or colour, label=label)
+
     key = [
-        Line2D([], [], marker="o", ls="", color=OKABE_ITO["blue"], label="best (highest mean)"),
-        Line2D(
-            [],
-            [],
-            marker="o",
-            ls="",
-            color=OKABE_ITO["blue"],
-            mfc="white",
-            label="the rule cannot tell it from the best",
-        ),  # fmt: skip
-        Line2D(
-            [],
-            [],
-            marker="o",
-            ls="",
-            color=OKABE_ITO["black"],
-            mfc="white",
-            label="behind the best (rule)",
-        ),  # fmt: skip
-        Line2D([], [], marker="D", ls="", color="grey", label="reference, outside the advice"),
-        Line2D([], [], marker="|", ls="", color="black", label="one seed"),
+        mark("best (highest mean)", OKABE_ITO["blue"]),
+        mark("the rule cannot tell it from the best", OKABE_ITO["blue"], "white"),
+        mark("behind the best (rule)", OKABE_ITO["black"], "white"),
+        mark("reference, outside the advice", "grey", marker="D"),
+        mark("one seed", "black", marker="|"),
     ]
     fig.legend(handles=key, loc="lower center", ncol=5, fontsize=9, frameon=False)
     if title:
