@@ -585,7 +585,9 @@ def plot_feature_maps(activations: dict[str, torch.Tensor], channels: int = 6):
 class ArchitecturePicker:
     """A dropdown of architectures; choosing one builds it (random weights) and shows a summary.
 
-    Models are built lazily, on first choice, and kept. `.summary` holds the text shown;
+    A model is built on its first choice and summarised; the summary is kept, the model is
+    not (only the one last built stays, as `.model(name)` returns it), so a tour of every
+    model holds one model in memory, not all of them. `.summary` holds the text shown;
     `.widget` is the ipywidgets VBox to display. When building or summarising a choice fails,
     `.message` (a Label with class "widget-message", between dropdown and summary) says
     "Could not update: ..." and the previous summary stays, marked not updated
@@ -603,7 +605,8 @@ class ArchitecturePicker:
         from helpers.widgets import MESSAGE_CLASS
 
         self._builder = builder
-        self._models: dict[str, nn.Module] = {}
+        self._last: tuple[str, nn.Module] | None = None  # the one model kept
+        self._summaries: dict[str, str] = {}
         self.summary = ""
         self.dropdown = widgets.Dropdown(options=list(names), value=value, description="model")
         self.message = widgets.Label()
@@ -622,10 +625,16 @@ class ArchitecturePicker:
         self.dropdown.value = name
 
     def model(self, name: str) -> nn.Module:
-        """The built model for name (built on first use)."""
-        if name not in self._models:
-            self._models[name] = self._builder(name)
-        return self._models[name]
+        """The model for name: the one last built, or built now (which lets go of that one)."""
+        if self._last is None or self._last[0] != name:
+            self._last = None  # freed before the next one is built: one model at a time
+            self._last = (name, self._builder(name))
+        return self._last[1]
+
+    def _summary(self, name: str) -> str:
+        if name not in self._summaries:
+            self._summaries[name] = summarize(name, self.model(name))
+        return self._summaries[name]
 
     def _on_change(self, change) -> None:
         self._show(change["new"])
@@ -634,7 +643,7 @@ class ArchitecturePicker:
         from helpers.widgets import errors_shown_in
 
         with errors_shown_in(self.message, [self.output]):
-            summary = summarize(name, self.model(name))
+            summary = self._summary(name)
             self.summary = summary
             # Set the widget's outputs directly rather than printing inside `with self.output`:
             # that capture relies on the front end and leaks into the cell's output elsewhere.

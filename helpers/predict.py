@@ -134,7 +134,8 @@ class UploadPredictor(widgets.VBox):
         k: int = 5,
     ):
         self.model, self.classes, self.transform, self.k = model, list(classes), transform, k
-        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Photo")
+        # The button reads "Upload (1)" once a photo is in: ipywidgets counts the files held.
+        self.upload = widgets.FileUpload(accept="image/*", multiple=False, description="Upload")
         self.message = widgets.HTML("Upload a photo (JPEG or PNG) to see what the model says.")
         self.photo = widgets.Image(format="png", layout=widgets.Layout(display="none"))
         self.bars = widgets.HTML()
@@ -145,8 +146,11 @@ class UploadPredictor(widgets.VBox):
         """Show the photo in data and its top-k classes; [] and a message if it is no image."""
         try:
             image = decode_image(data)
-        except UNREADABLE_IMAGE as error:
-            self._clear(f"{name} is not an image this can read ({error}): upload a JPEG or PNG.")
+        except UNREADABLE_IMAGE:  # PIL's words name Python objects, not the file: not shown
+            self._clear(
+                f"{name} is not a photo this can read: upload a JPEG or PNG file "
+                "(the browser's file picker may offer other files too)."
+            )
             return []
         predictions = top_predictions(self.model, image, self.classes, self.transform, self.k)
         thumbnail = image.copy()
@@ -173,8 +177,6 @@ class UploadPredictor(widgets.VBox):
             self.predict_bytes(bytes(upload["content"]), upload["name"])
         except Exception as error:  # in a callback it would vanish unseen
             self._clear(f"Could not classify {upload['name']}: {error}")
-        finally:
-            self.upload.value = ()  # so the same file can be uploaded again
 
 
 if __name__ == "__main__":

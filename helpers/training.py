@@ -8,8 +8,11 @@ from __future__ import annotations
 import copy
 import json
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -170,6 +173,32 @@ def interrupted(history: History, best_note: str = "") -> TrainingInterrupted:
     )
 
 
+# The models fit is training now: a second fit on one of them (another thread, such as a
+# FreezePanel's run, and a cell) is refused rather than letting two loops change one model.
+_models_in_fit: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+_models_in_fit_lock = threading.Lock()
+
+
+class ModelBusyError(RuntimeError):
+    """Raised by fit when the model is already being trained by another fit."""
+
+
+@contextmanager
+def _training_alone(model: nn.Module) -> Iterator[None]:
+    with _models_in_fit_lock:
+        if model in _models_in_fit:
+            raise ModelBusyError(
+                "This model is already training (a FreezePanel's run, or another fit): wait "
+                "until that run ends, or stop it, then run this again."
+            )
+        _models_in_fit.add(model)
+    try:
+        yield
+    finally:
+        with _models_in_fit_lock:
+            _models_in_fit.discard(model)
+
+
 def _run_epoch(
     model: nn.Module,
     loader: DataLoader,
@@ -178,11 +207,17 @@ def _run_epoch(
     optimizer: torch.optim.Optimizer | None = None,
     scheduler_per_batch: torch.optim.lr_scheduler.LRScheduler | None = None,
     bar: tqdm | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> tuple[float, float]:
-    """One pass over loader; trains when an optimizer is given. Returns (mean loss, accuracy)."""
+    """One pass over loader; trains when an optimizer is given. Returns (mean loss, accuracy).
+
+    should_stop is asked before every batch; True stops the pass as a KeyboardInterrupt does.
+    """
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(optimizer is not None):
         for images, labels in loader:
+            if should_stop is not None and should_stop():
+                raise KeyboardInterrupt
             images = images.to(device, non_blocking=True)
             labels = labels.to(device, non_blocking=True)
             logits = model(images)
@@ -216,6 +251,7 @@ def fit(
     phase: str = "train",
     callbacks: Iterable[Callable[[History], None]] = (),
     progress: bool = True,
+    should_stop: Callable[[], bool] | None = None,
 ) -> History:
     """Train for `epochs` on loaders["train"], evaluate on loaders["val"], keep the best weights.
 
@@ -227,14 +263,44 @@ def fit(
             trap avoided), "inference" (all keep them) or "train" (all update them).
         phase: what every epoch's record says it was, one of PHASES ("probe", "fine-tune"...).
         callbacks: called with the History after every epoch (a live plot, say).
+        should_stop: asked before every batch; True stops as the stop button does. A stop
+            button that is a widget (FreezePanel's "Stop") uses it: in JupyterLab a widget's
+            callback runs on a thread that the kernel's interrupt does not reach.
     Returns:
         The History. After the last epoch the weights of the best epoch (training.epoch_score:
         val accuracy, then val loss) are restored. A stop (KeyboardInterrupt, the stop button)
         restores the best completed epoch too, then raises TrainingInterrupted, so the cell
-        stops; its .history and training.last_interrupted() hold the epochs so far. Notebook 04.
+        stops; its .history and training.last_interrupted() hold the epochs so far. While it
+        runs, a second fit on the same model (from another thread) raises ModelBusyError.
+        Notebook 04.
     """
     if phase not in PHASES:
         raise ValueError(f"Unknown phase {phase!r}; choose one of {PHASES}.")
+    with _training_alone(model):
+        return _fit(
+            model, loaders, epochs=epochs, optimizer=optimizer, scheduler=scheduler,
+            device=device, criterion=criterion, scheduler_per_batch=scheduler_per_batch,
+            batchnorm=batchnorm, phase=phase, callbacks=callbacks, progress=progress,
+            should_stop=should_stop,
+        )  # fmt: skip
+
+
+def _fit(
+    model: nn.Module,
+    loaders: dict[str, DataLoader],
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    device: str | torch.device | None,
+    criterion: nn.Module | None,
+    scheduler_per_batch: bool | None,
+    batchnorm: str,
+    phase: str,
+    callbacks: Iterable[Callable[[History], None]],
+    progress: bool,
+    should_stop: Callable[[], bool] | None,
+) -> History:
     device = pick_device(device)
     criterion = criterion or nn.CrossEntropyLoss()
     if scheduler_per_batch is None:
@@ -260,6 +326,7 @@ def fit(
                 optimizer,
                 scheduler if scheduler_per_batch else None,
                 bar,
+                should_stop,
             )
             if scheduler is not None and not scheduler_per_batch:
                 scheduler.step()
@@ -267,7 +334,9 @@ def fit(
             if val_loader is not None:
                 model.eval()
                 bar.set_description(f"epoch {epoch}/{epochs} val")
-                val_loss, val_accuracy = _run_epoch(model, val_loader, criterion, device, bar=bar)
+                val_loss, val_accuracy = _run_epoch(
+                    model, val_loader, criterion, device, bar=bar, should_stop=should_stop
+                )
             history.records.append(
                 EpochRecord(
                     epoch,

@@ -6,9 +6,12 @@ Taught in notebook 03 (freezing); errors_shown_in is used by the widgets of note
 
 from __future__ import annotations
 
+import contextvars
 import html
 import io
-import textwrap
+import threading
+import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from helpers import freezing, training
+from helpers.results import compare
 
 PANEL_CLASS = "freeze-panel"
 READOUT_CLASS = "freeze-readout"
@@ -31,7 +35,8 @@ NOT_UPDATED_CLASS = "widget-not-updated"
 ERROR_PREFIX = "Could not update: "
 NOT_UPDATED_NOTE = " (what is shown below is the previous result, not updated)"
 NOT_UPDATED_BORDER = "2px dashed #c0392b"
-BUTTON_LABELS = ("Freeze all", "Head only", "Unfreeze all", "Train 1 epoch", "Reset")
+VERDICT_CLASS = "freeze-verdict"
+BUTTON_LABELS = ("Freeze all", "Head only", "Unfreeze all", "Train 1 epoch", "Stop", "Reset")
 CONTINUE_LABEL = "continue from the current weights"
 # What the BatchNorm control shows -> the batchnorm argument of training.fit.
 BATCHNORM_CHOICES = {"follow the freezing": "follow-freezing", "always train mode": "train"}
@@ -39,6 +44,8 @@ STOPPED_MESSAGE = (
     "Stopped before the epoch finished: nothing was recorded, and the weights were restored "
     "to what they were before this run."
 )
+BUSY_MESSAGE = "A run is already training: wait for it to finish, or click Stop."
+PLOT_WIDTH_PX, PLOT_HEIGHT_PX = 480, 250  # drawn at this size: never stretched
 CELL_STYLE = "padding:4px 12px;border-bottom:1px solid #ccc;"
 HEADER_STYLE = "padding:4px 12px;border-bottom:2px solid #333;"
 
@@ -89,9 +96,10 @@ def errors_shown_in(
 # -- FreezePanel ----------------------------------------------------------------------------------
 @dataclass
 class PanelResult:
-    """One "Train 1 epoch" run: what trained, how many values, val accuracy, seconds, whether
-    it continued from the current weights (else from the panel's starting weights), and the
-    BatchNorm setting passed to training.fit ("follow-freezing" or "train")."""
+    """One "Train 1 epoch" run: what trained, how many values, val accuracy, seconds (the
+    epoch alone: the first run's warm-up is not counted), whether it continued from the
+    current weights (else from the panel's starting weights), the BatchNorm setting passed to
+    training.fit ("follow-freezing" or "train") and the seed it ran with."""
 
     run: int
     setting: str
@@ -100,6 +108,12 @@ class PanelResult:
     seconds: float
     continued: bool = False
     batchnorm: str = "follow-freezing"
+    seed: int = 0
+
+
+class PanelStopped(KeyboardInterrupt):
+    """Raised by FreezePanel.train_one_epoch, called from code, when the run was stopped: the
+    cell stops as it does when training.fit is stopped. The weights are those before the run."""
 
 
 def percent_text(part: int, whole: int) -> str:
@@ -140,6 +154,7 @@ def results_table_html(results: Sequence[PanelResult]) -> str:
         ("trainable params", "right"),
         ("started from", "left"),
         ("BatchNorm", "left"),
+        ("seed", "right"),
         ("val accuracy", "right"),
         ("seconds", "right"),
     ]
@@ -154,6 +169,7 @@ def results_table_html(results: Sequence[PanelResult]) -> str:
             f"{r.trainable:,}",
             "current weights" if r.continued else "starting weights",
             _batchnorm_label(r.batchnorm),
+            str(r.seed),
             "n/a" if r.val_accuracy is None else f"{r.val_accuracy:.3f}",
             f"{r.seconds:.1f}",
         ]
@@ -166,70 +182,220 @@ def results_table_html(results: Sequence[PanelResult]) -> str:
             + "</tr>"
         )
     return (
-        '<table style="border-collapse:collapse;font-size:14px;'
+        '<table style="border-collapse:collapse;font-size:13px;'
         'font-variant-numeric:tabular-nums">'
         f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 
-def run_label(result: PanelResult, width: int = 14) -> str:
-    """A short x-axis label for a run: its number, then what trained, cut and wrapped to width."""
-    setting = textwrap.shorten(result.setting, width=2 * width, placeholder="…")
-    return f"{result.run}\n" + "\n".join(textwrap.wrap(setting, width=width)[:2])
-
-
 def results_figure(results: Sequence[PanelResult]) -> Figure:
-    """Val accuracy per run (runs with a val accuracy only), labels kept inside the frame.
+    """Val accuracy per run, one unjoined marker each (runs are settings, not a curve); the x
+    axis is the run number, which the results table beside it explains.
 
-    Runs that continued from the current weights are drawn as open squares. Notebook 03.
+    Runs that continued from the current weights are open squares. Drawn at PLOT_WIDTH_PX x
+    PLOT_HEIGHT_PX so the panel shows it at its own size. Notebook 03.
     """
     scored = [r for r in results if r.val_accuracy is not None]
-    figure = Figure(figsize=(min(4.2 + 0.5 * max(len(scored) - 4, 0), 9.0), 3.0), dpi=100)
+    figure = Figure(figsize=(PLOT_WIDTH_PX / 100, PLOT_HEIGHT_PX / 100), dpi=100)
     FigureCanvasAgg(figure)
     ax = figure.add_subplot()
-    ax.plot([r.run for r in scored], [r.val_accuracy for r in scored], "-", color="tab:blue")
     for r in scored:
         face = "white" if r.continued else "tab:blue"
         ax.plot(r.run, r.val_accuracy, "s" if r.continued else "o", color="tab:blue", mfc=face)
     if any(r.continued for r in scored):
+        ax.plot([], [], "o", color="tab:blue", label="from the starting weights")
         ax.plot([], [], "s", color="tab:blue", mfc="white", label="continued")
         ax.legend(loc="lower right", fontsize=8)
-    ax.set_xticks([r.run for r in scored], [run_label(r) for r in scored], fontsize=8)
-    ax.set_xlabel("run")
-    ax.set_ylabel("val accuracy")
+    runs = [r.run for r in scored]
+    step = max(1, len(runs) // 12)  # at most about 12 labels, never overlapping
+    ax.set_xticks(runs[::step], [str(run) for run in runs[::step]], fontsize=8)
+    if runs:
+        ax.set_xlim(min(runs) - 0.6, max(runs) + 0.6)
+    ax.set_xlabel("run (its setting: the table's row of that number)", fontsize=9)
+    ax.set_ylabel("val accuracy", fontsize=9)
     ax.set_ylim(0, 1.05)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
+    ax.tick_params(axis="y", labelsize=8)
     ax.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     return figure
 
 
+def _setting_name(result: PanelResult) -> str:
+    return f"{result.setting} (BatchNorm {_batchnorm_label(result.batchnorm)})"
+
+
+def verdict_text(results: Sequence[PanelResult], val_images: int) -> str:
+    """What the panel's runs so far can say, by the course's one comparison rule.
+
+    Only runs from the starting weights count (a continued run depends on what ran before).
+    Runs with the same groups, BatchNorm setting and seed repeat each other: the latest
+    counts. The two settings used most recently are compared over the seeds both have
+    (results.compare: three or more for a verdict); with one setting so far, the spread of
+    its seeds is given in val photos. Notebook 03.
+    """
+    by_setting: dict[str, dict[int, float]] = {}
+    for r in results:
+        if r.continued or r.val_accuracy is None:
+            continue
+        name = _setting_name(r)
+        seeds = by_setting.pop(name, {})  # re-inserted: the most recently used comes last
+        seeds[r.seed] = r.val_accuracy
+        by_setting[name] = seeds
+    if not by_setting:
+        return ""
+    names = list(by_setting)
+    latest = by_setting[names[-1]]
+    spread = ""
+    if len(latest) > 1:
+        photos = round((max(latest.values()) - min(latest.values())) * val_images)
+        spread = (
+            f"{names[-1]} over seeds {', '.join(map(str, sorted(latest)))}: "
+            f"{min(latest.values()):.3f} to {max(latest.values()):.3f}, "
+            f"{photos} of {val_images} val photos apart. "
+        )
+    if len(names) < 2:
+        return spread + (
+            "Run a second setting with the same seeds (0, 1, 2) for a verdict: "
+            "one run per setting cannot rank two settings."
+        )
+    previous = by_setting[names[-2]]
+    seeds = sorted(set(latest) & set(previous))
+    if not seeds:
+        return spread + (
+            f"No seed was run with both {names[-2]} and {names[-1]}: run them with the same "
+            "seeds (0, 1, 2) for a verdict."
+        )
+    verdict = compare(
+        names[-1], [latest[s] for s in seeds], names[-2], [previous[s] for s in seeds], val_images
+    )
+    return spread + str(verdict)
+
+
+# -- Stopping: the panel's Stop button and the kernel's interrupt ---------------------------------
+# In JupyterLab 4.6 with ipykernel 7, a widget's callbacks run on a kernel subshell thread, and
+# the kernel's interrupt (SIGINT) reaches only the main thread. So a click on "Train 1 epoch"
+# trains on a thread of its own and returns at once: the subshell stays free to deliver the
+# click on "Stop", and an interrupt while no cell runs reaches the training panels through
+# _InterruptRouter. While a cell runs, the interrupt stops that cell, as always.
+_training_panels: weakref.WeakSet[FreezePanel] = weakref.WeakSet()
+_live_panels: list[weakref.ref[FreezePanel]] = []
+
+
+def _kernel():
+    """The running ipykernel, or None outside one (a script, pytest)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipywidgets
+        return None
+    shell = get_ipython()
+    return getattr(shell, "kernel", None)
+
+
+def current_cell_id() -> str | None:
+    """The id of the notebook cell running now (JupyterLab sends it with each execution)."""
+    kernel = _kernel()
+    try:
+        parent = kernel.get_parent() if kernel is not None else None
+    except Exception:  # noqa: BLE001 - an older kernel without get_parent: no id
+        return None
+    return ((parent or {}).get("metadata") or {}).get("cellId")
+
+
+class _InterruptRouter:
+    """The kernel's SIGINT handler while no cell runs: stops every training FreezePanel, and
+    otherwise does what the kernel's own idle handler does (which ignores the signal)."""
+
+    def __init__(self, previous):
+        self.previous = previous
+
+    def __call__(self, signum, frame):
+        panels = list(_training_panels)
+        for panel in panels:
+            panel.stop()
+        if not panels and callable(self.previous):
+            self.previous(signum, frame)
+
+
+def route_interrupts_to_panels() -> bool:
+    """Make the kernel's interrupt stop a panel that trains while no cell runs; True if done.
+
+    ipykernel keeps its idle SIGINT handler in kernel.saved_sigint_handler while a cell runs
+    and puts it back when the cell ends: wrapping it there is the one place a handler for idle
+    time can be set from a cell. Elsewhere (no kernel, another thread) nothing changes.
+    """
+    kernel = _kernel()
+    if kernel is None or threading.current_thread() is not threading.main_thread():
+        return False
+    saved = getattr(kernel, "saved_sigint_handler", None)
+    if saved is None:
+        return False
+    if type(saved).__name__ != _InterruptRouter.__name__:  # also after a module reload
+        kernel.saved_sigint_handler = _InterruptRouter(saved)
+    return True
+
+
+@dataclass
+class _Run:
+    """What one "Train 1 epoch" was asked to do, fixed when it was clicked."""
+
+    parameters: list[nn.Parameter]
+    setting: str
+    trainable: int
+    continued: bool
+    batchnorm: str
+    seed: int
+    before: dict[str, torch.Tensor]
+    was_disabled: dict[int, bool]
+
+
 class FreezePanel(widgets.VBox):
     """Tick which layer groups of a model learn; see the trainable count; train one epoch.
 
-    FreezePanel(model) shows, top to bottom: one checkbox per layer group (input to output,
-    `freezing.layer_groups`; ticked = trainable), a read-out of trainable / total parameters,
-    the buttons "Freeze all", "Head only" (the final classifier layer, freezing.head_only),
-    "Unfreeze all", "Train 1 epoch" and "Reset", a checkbox "continue from the current
-    weights", a "BatchNorm" toggle ("follow the freezing" / "always train mode"), a status
-    line, and, once something was trained, a results table and a plot of val accuracy per
-    run. Ticking a box sets requires_grad on that group at once.
+    FreezePanel(model, loaders) shows, top to bottom: one checkbox per layer group (input to
+    output, `freezing.layer_groups`; ticked = trainable), a read-out of trainable / total
+    parameters, the buttons "Freeze all", "Head only" (the final classifier layer,
+    freezing.head_only), "Unfreeze all", "Train 1 epoch", "Stop" and "Reset", a checkbox
+    "continue from the current weights", a "BatchNorm" toggle ("follow the freezing" /
+    "always train mode"), a seed box, a status line, a verdict line, and, once something was
+    trained, a results table with a plot of val accuracy per run below it. Ticking a box sets
+    requires_grad on that group at once.
 
     The panel keeps a copy of the weights it was created with. With loaders ({"train": ...,
     "val": ...}), "Train 1 epoch" loads those starting weights (unless "continue from the
-    current weights" is ticked) and runs `training.fit(model, loaders, epochs=1,
-    optimizer=make_optimizer(trainable parameters), batchnorm=...)`, "follow-freezing" or
-    "train" as the BatchNorm toggle says, with a fresh optimizer each click (default AdamW,
-    lr 1e-3); it appends a PanelResult to `results`. "Reset" loads the starting weights (the
-    freezing and the results stay). Without loaders "Train 1 epoch" is disabled, with a
-    tooltip saying why. While training runs every control is disabled, and a change to a
-    checkbox made in code is undone, so the model's freezing cannot change mid-epoch.
+    current weights" is ticked), seeds everything with the seed box's value
+    (training.seed_everything, and the loaders' own generators), and runs
+    `training.fit(model, loaders, epochs=1, optimizer=make_optimizer(trainable parameters),
+    batchnorm=...)`, "follow-freezing" or "train" as the BatchNorm toggle says, with a fresh
+    optimizer each click (default AdamW, lr 1e-3); it appends a PanelResult to `results`. The
+    same setting and seed give the same val accuracy (with loaders that decode in this
+    process; worker processes keep their own random state). The first run warms up once
+    (a forward and backward pass of one batch) before its epoch is timed, so the seconds
+    column compares epochs, not start-up costs. The verdict line compares the two settings
+    run most recently by the course's comparison rule (verdict_text). "Reset" loads the
+    starting weights (the freezing and the results stay). Without loaders "Train 1 epoch" is
+    disabled, with a tooltip saying why.
 
-    A stop (the notebook's stop button, or a KeyboardInterrupt in a callback) never escapes
-    the panel: the weights go back to what they were before the click, nothing is recorded,
-    and the status line says so. Any other error shows in the status line as "Could not
-    update: ..." with the results table and plot kept but marked not updated
-    (errors_shown_in); train_one_epoch then returns None.
+    In a kernel, a click on "Train 1 epoch" trains on a thread of its own, so that "Stop"
+    (and Kernel > Interrupt while no cell runs) can stop it under JupyterLab's subshells; a
+    second click while it trains is refused with a message, every other control is
+    disabled, a change to a checkbox made in code is undone, and training.fit refuses to
+    train the same model from a cell meanwhile. `wait()` waits for that run.
+    `train_one_epoch()` called from code trains in the calling cell and returns the result.
+
+    A stop (the panel's "Stop", the notebook's stop button, a KeyboardInterrupt in a
+    callback) puts the weights back to what they were before the run and records nothing;
+    the status line says so. After a click that is all; from code, train_one_epoch then
+    raises PanelStopped, a KeyboardInterrupt, so the cell stops as it does when fit is
+    stopped. Any other error shows in the status line as "Could not update: ..." with the
+    results table and plot kept but marked not updated (errors_shown_in); train_one_epoch
+    then returns None.
+
+    Memory: `close()` closes every widget of the panel and lets go of the model, its
+    starting weights and the loaders. Creating a panel in a notebook cell closes the panel
+    that the same cell created before, and any live panel over the same model, so
+    re-running the cell does not keep old models alive. (`del panel` alone cannot free a
+    widget: the widget registry keeps every widget until it is closed.)
 
     Contract for tests and browser automation (keep it stable):
       - the panel has the CSS class "freeze-panel"; the read-out is a Label with class
@@ -239,16 +405,19 @@ class FreezePanel(widgets.VBox):
         is strictly between: "(99.9998%)", see percent_text);
       - checkbox descriptions start with the group name: "blocks.3 (111,126 params)";
       - buttons are labelled exactly "Freeze all", "Head only", "Unfreeze all",
-        "Train 1 epoch", "Reset"; the continue checkbox's description is exactly
-        "continue from the current weights"; the BatchNorm control is a ToggleButtons
-        whose labels are "follow the freezing" and "always train mode";
-      - the status line is a Label with class "freeze-status": after a stop it starts
-        with "Stopped", after "Reset" with "Weights reset", after an error with
-        "Could not update:"; the results table is an HTML widget with class
-        "freeze-results" (header row, then one row per run).
+        "Train 1 epoch", "Stop", "Reset" ("Stop" is enabled only while a run trains); the
+        continue checkbox's description is exactly "continue from the current weights";
+        the BatchNorm control is a ToggleButtons whose labels are "follow the freezing" and
+        "always train mode"; the seed box is an IntText described "seed:";
+      - the status line is a Label with class "freeze-status": while training it starts
+        with "Training 1 epoch", after a stop with "Stopped", after "Reset" with
+        "Weights reset", after an error with "Could not update:", after a run with
+        "Run <n>:"; the verdict line is a Label with class "freeze-verdict"; the results
+        table is an HTML widget with class "freeze-results" (header row, then one row per
+        run).
     In Python: `panel.checkboxes[name]`, `panel.buttons[label]`, `panel.continue_box`,
-    `panel.batchnorm`, `panel.readout.value`, `panel.results` (PanelResult list),
-    `panel.status.value`, `panel.start_state`. Notebook 03.
+    `panel.batchnorm`, `panel.seed`, `panel.readout.value`, `panel.results` (PanelResult
+    list), `panel.status.value`, `panel.verdict.value`, `panel.start_state`. Notebook 03.
     """
 
     def __init__(
@@ -260,6 +429,7 @@ class FreezePanel(widgets.VBox):
         device: str | torch.device | None = None,
         progress: bool = True,
         callbacks: Sequence[Callable[[training.History], None]] = (),
+        background: bool | None = None,
     ):
         self.model = model
         self.loaders = dict(loaders) if loaders is not None else None
@@ -267,12 +437,17 @@ class FreezePanel(widgets.VBox):
         self.device = device
         self.progress = progress
         self.callbacks = list(callbacks)
+        self.background = _kernel() is not None if background is None else background
         self.groups = freezing.layer_groups(model)
         self.head = freezing.head_name(model)
         self.start_state = _cloned_state(model)
         self.results: list[PanelResult] = []
         self.training = False
+        self.warm_up_seconds: float | None = None
         self._syncing = False
+        self._stop_requested = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._cell = current_cell_id()
 
         self.checkboxes: dict[str, widgets.Checkbox] = {}
         for name, group in self.groups.items():
@@ -292,9 +467,14 @@ class FreezePanel(widgets.VBox):
         self.buttons["Unfreeze all"].on_click(lambda _: self._set_all(True))
         self.buttons["Reset"].on_click(lambda _: self.reset())
         self.buttons["Reset"].tooltip = "Load the weights the panel was created with"
+        stop = self.buttons["Stop"]
+        stop.on_click(lambda _: self.stop())
+        stop.disabled = True
+        stop.button_style = "danger"
+        stop.tooltip = "Stop the run after the current batch; its weights are put back"
         train = self.buttons["Train 1 epoch"]
         train.button_style = "primary"
-        train.on_click(lambda _: self.train_one_epoch())
+        train.on_click(lambda _: self._on_train_click())
         if self.loaders is None:
             train.disabled = True
             train.tooltip = "Give FreezePanel(model, loaders) data loaders to train from here"
@@ -312,12 +492,26 @@ class FreezePanel(widgets.VBox):
                 "Every BatchNorm layer updates its statistics, frozen or not (the trap)",
             ],
         )
+        self.seed = widgets.BoundedIntText(
+            value=0,
+            min=0,
+            max=9999,
+            description="seed:",
+            layout=widgets.Layout(width="10em"),
+            tooltip="The same setting and seed give the same val accuracy",
+        )
         self.status = widgets.Label()
         self.status.add_class(STATUS_CLASS)
+        self.verdict = widgets.Label()
+        self.verdict.add_class(VERDICT_CLASS)
         self.table = widgets.HTML()
         self.table.add_class(RESULTS_CLASS)
-        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="520px"))
-        self.plot.layout.display = "none"
+        self.plot = widgets.Image(
+            format="png",
+            layout=widgets.Layout(
+                width=f"{PLOT_WIDTH_PX}px", max_width="100%", height="auto", display="none"
+            ),
+        )
         self.progress_output = widgets.Output()
 
         super().__init__(
@@ -327,15 +521,52 @@ class FreezePanel(widgets.VBox):
                 ),
                 widgets.VBox(list(self.checkboxes.values())),
                 self.readout,
-                widgets.HBox(list(self.buttons.values())),
-                widgets.HBox([self.continue_box, self.batchnorm]),
+                widgets.HBox(list(self.buttons.values()), layout={"flex_flow": "row wrap"}),
+                widgets.HBox(
+                    [self.continue_box, self.batchnorm, self.seed],
+                    layout={"flex_flow": "row wrap"},
+                ),
                 self.status,
                 self.progress_output,
-                widgets.HBox([self.table, self.plot]),
+                self.verdict,
+                self.table,
+                self.plot,
             ]
         )
         self.add_class(PANEL_CLASS)
         self.refresh()
+        self._close_replaced_panels()
+        route_interrupts_to_panels()
+
+    # -- memory ---------------------------------------------------------------------------------
+    def _close_replaced_panels(self) -> None:
+        """Close the live panels this one replaces: the same cell's, and any over this model."""
+        alive = []
+        for ref in _live_panels:
+            other = ref()
+            if other is None or other is self or other.model is None:
+                continue
+            if other.model is self.model or (self._cell is not None and other._cell == self._cell):
+                other.close()
+            else:
+                alive.append(ref)
+        _live_panels[:] = [*alive, weakref.ref(self)]
+
+    def close(self) -> None:
+        """Stop a run, close every widget of the panel, and let go of the model and the data."""
+        self.stop()
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout=60)
+        pending = list(self.children)
+        while pending:
+            widget = pending.pop()
+            pending.extend(getattr(widget, "children", ()))
+            widget.close()
+        super().close()
+        self.model = self.loaders = self.start_state = None
+        self.groups, self.checkboxes, self.buttons = {}, {}, {}
+        self.make_optimizer, self.callbacks = _adam, []
 
     # -- keeping boxes, model and read-out in step ------------------------------------------
     def refresh(self) -> None:
@@ -386,11 +617,13 @@ class FreezePanel(widgets.VBox):
         self.refresh()
 
     def _controls(self) -> list[widgets.Widget]:
+        """Every control a run locks (all but "Stop")."""
         return [
             *self.checkboxes.values(),
-            *self.buttons.values(),
+            *(button for label, button in self.buttons.items() if label != "Stop"),
             self.continue_box,
             self.batchnorm,
+            self.seed,
         ]
 
     def reset(self) -> None:
@@ -404,10 +637,52 @@ class FreezePanel(widgets.VBox):
         )
 
     # -- training -----------------------------------------------------------------------------
-    def train_one_epoch(self) -> PanelResult | None:
-        """What the "Train 1 epoch" button does; returns the new result (None if nothing ran,
-        the run was stopped, or it failed: the status line says which)."""
+    def stop(self) -> None:
+        """What "Stop" does: end the running epoch after its current batch (no-op when idle)."""
         if self.training:
+            self._stop_requested.set()
+            self.status.value = "Stopping after the current batch…"
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for a run started by a click to finish (at most timeout seconds)."""
+        worker = self._worker
+        if worker is not None and worker is not threading.current_thread():
+            worker.join(timeout)
+
+    def train_one_epoch(self) -> PanelResult | None:
+        """What "Train 1 epoch" does, in the calling cell; returns the new result.
+
+        None if nothing ran (no data, nothing trainable, a run already training) or the run
+        failed: the status line says which. A stop raises PanelStopped after the weights are
+        put back, so the cell stops there.
+        """
+        run = self._begin()
+        if run is None:
+            return None
+        result, failure = self._finish(run)
+        if isinstance(failure, KeyboardInterrupt):
+            raise PanelStopped(STOPPED_MESSAGE) from None
+        return result
+
+    def _on_train_click(self) -> None:
+        run = self._begin()
+        if run is None:
+            return
+        if not self.background:
+            self._finish(run)
+            return
+        # the click's context (its message) goes with the thread, so the progress bar shows
+        # in the panel's progress area as it would from the click itself
+        context = contextvars.copy_context()
+        self._worker = threading.Thread(
+            target=context.run, args=(self._finish, run), name="FreezePanel run", daemon=True
+        )
+        self._worker.start()
+
+    def _begin(self) -> _Run | None:
+        """Check that a run can start, lock the controls, and fix what it will do."""
+        if self.training:
+            self.status.value = BUSY_MESSAGE
             return None
         if self.loaders is None:
             self.status.value = "No data: create the panel as FreezePanel(model, loaders)."
@@ -416,40 +691,99 @@ class FreezePanel(widgets.VBox):
         if not parameters:
             self.status.value = "Nothing is trainable: tick at least one group."
             return None
-        setting = freezing.describe_trainable(self.model)
-        trainable = sum(p.numel() for p in parameters)
-        continued, batchnorm = self.continue_box.value, self.batchnorm.value
-        before = _cloned_state(self.model)
-        was_disabled = {id(w): w.disabled for w in self._controls()}
+        run = _Run(
+            parameters=parameters,
+            setting=freezing.describe_trainable(self.model),
+            trainable=sum(p.numel() for p in parameters),
+            continued=self.continue_box.value,
+            batchnorm=self.batchnorm.value,
+            seed=int(self.seed.value),
+            before=_cloned_state(self.model),
+            was_disabled={id(w): w.disabled for w in self._controls()},
+        )
         self.training = True
+        self._stop_requested.clear()
+        _training_panels.add(self)
         for control in self._controls():
             control.disabled = True
-        start = "the current weights" if continued else "the starting weights"
-        self.status.value = f"Training 1 epoch ({setting} trainable, from {start})…"
-        self.progress_output.clear_output()
+        self.buttons["Stop"].disabled = False
+        start = "the current weights" if run.continued else "the starting weights"
+        self.status.value = (
+            f"Training 1 epoch ({run.setting} trainable, from {start}, seed {run.seed})…"
+        )
+        return run
+
+    def _end(self, run: _Run) -> None:
+        self.training = False
+        _training_panels.discard(self)
+        self.buttons["Stop"].disabled = True
+        for control in self._controls():
+            control.disabled = run.was_disabled[id(control)]
+        self.refresh()
+
+    def _finish(self, run: _Run) -> tuple[PanelResult | None, BaseException | None]:
+        """Train the run, then unlock: (result, None), (None, the stop), or (None, None) when
+        it failed (the status line shows the error)."""
         with errors_shown_in(self.status, [self.table, self.plot]):
             try:
-                if not continued:
+                self.progress_output.clear_output()
+                self._warm_up_once(run)
+                if not run.continued:
                     self.model.load_state_dict(self.start_state)
-                history, failure = self._fit_one_epoch(parameters, batchnorm)
+                self._seed(run.seed)
+                history, failure = self._fit_one_epoch(run)
                 if failure is not None:
-                    # whatever stopped the run, it leaves the weights it found
-                    self.model.load_state_dict(before)
+                    # whatever ended the run, it leaves the weights it found
+                    self.model.load_state_dict(run.before)
                     if not isinstance(failure, KeyboardInterrupt):
                         raise failure
                     self.status.value = STOPPED_MESSAGE
-                    return None
+                    return None, failure
             finally:
-                self.training = False
-                for control in self._controls():
-                    control.disabled = was_disabled[id(control)]
-                self.refresh()
-            return self._record(history, setting, trainable, continued, batchnorm)
-        return None
+                self._end(run)
+            return self._record(history, run), None
+        return None, None
 
-    def _fit_one_epoch(
-        self, parameters: list[nn.Parameter], batchnorm: str
-    ) -> tuple[training.History | None, BaseException | None]:
+    def _seed(self, seed: int) -> None:
+        training.seed_everything(seed)
+        for loader in self.loaders.values():
+            generator = getattr(loader, "generator", None)
+            if generator is not None:
+                generator.manual_seed(seed)
+
+    def _warm_up_once(self, run: _Run) -> None:
+        """Before the first timed epoch: one batch forward and backward through every layer
+        (first-time set-up of each layer's kernels, starting loader workers), then the
+        weights and the freezing exactly as they were. Its time is kept in warm_up_seconds."""
+        if self.warm_up_seconds is not None:
+            return
+        self.status.value = "Warming up before the first run (not counted in its seconds)…"
+        start = time.perf_counter()
+        device = training.pick_device(self.device)
+        flags = {name: p.requires_grad for name, p in self.model.named_parameters()}
+        state = _cloned_state(self.model)
+        try:
+            freezing.unfreeze(self.model)
+            self.model.to(device).train()
+            images, labels = next(iter(self.loaders["train"]))
+            loss = nn.functional.cross_entropy(self.model(images.to(device)), labels.to(device))
+            loss.backward()
+            if "val" in self.loaders:
+                self.model.eval()
+                with torch.no_grad():
+                    self.model(next(iter(self.loaders["val"]))[0].to(device))
+        finally:
+            self.model.zero_grad(set_to_none=True)
+            self.model.load_state_dict(state)
+            for name, parameter in self.model.named_parameters():
+                parameter.requires_grad_(flags[name])
+        self.warm_up_seconds = time.perf_counter() - start
+        self.status.value = (
+            f"Training 1 epoch ({run.setting} trainable, seed {run.seed}; warm-up took "
+            f"{self.warm_up_seconds:.1f} s, not counted)…"
+        )
+
+    def _fit_one_epoch(self, run: _Run) -> tuple[training.History | None, BaseException | None]:
         """(history, None), or (None, the exception that ended the epoch, a stop included).
 
         The exception is caught here, inside the progress Output, because in a kernel an
@@ -461,46 +795,47 @@ class FreezePanel(widgets.VBox):
                     self.model,
                     self.loaders,
                     epochs=1,
-                    optimizer=self.make_optimizer(parameters),
+                    optimizer=self.make_optimizer(run.parameters),
                     device=self.device,
-                    batchnorm=batchnorm,
+                    batchnorm=run.batchnorm,
                     callbacks=self.callbacks,
                     progress=self.progress,
+                    should_stop=self._stop_requested.is_set,
                 )
-            except BaseException as error:  # noqa: BLE001 - handed back to train_one_epoch
+            except BaseException as error:  # noqa: BLE001 - handed back to _finish
                 return None, error
         return history, None
 
-    def _record(
-        self,
-        history: training.History,
-        setting: str,
-        trainable: int,
-        continued: bool,
-        batchnorm: str,
-    ) -> PanelResult:
+    def _record(self, history: training.History, run: _Run) -> PanelResult:
         record = history.records[-1]
         result = PanelResult(
             len(self.results) + 1,
-            setting,
-            trainable,
+            run.setting,
+            run.trainable,
             record.val_accuracy,
             record.seconds,
-            continued,
-            batchnorm,
+            run.continued,
+            run.batchnorm,
+            run.seed,
         )
         self.results.append(result)
         accuracy = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f}"
-        start = "continued from the current weights" if continued else "from the starting weights"
+        start = (
+            "continued from the current weights" if run.continued else "from the starting weights"
+        )
         self.status.value = (
-            f"Run {result.run}: {setting} trainable, {start}, BatchNorm "
-            f"{_batchnorm_label(batchnorm)}: val accuracy {accuracy}, {result.seconds:.1f} s."
+            f"Run {result.run}: {run.setting} trainable, {start}, BatchNorm "
+            f"{_batchnorm_label(run.batchnorm)}, seed {run.seed}: val accuracy {accuracy}, "
+            f"{result.seconds:.1f} s."
         )
         self._draw_results()
         return result
 
     def _draw_results(self) -> None:
         self.table.value = results_table_html(self.results)
+        val = self.loaders.get("val") if self.loaders else None
+        if val is not None:
+            self.verdict.value = verdict_text(self.results, len(val.dataset))
         if not any(r.val_accuracy is not None for r in self.results):
             return
         buffer = io.BytesIO()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import pytest
 import torch
 import torchvision
@@ -164,7 +167,25 @@ def test_picker_builds_lazily_and_summarises():
     assert "head: classifier.3 = Linear(1024 -> 1000)" in picker.summary
     assert "(1, 1000)" in picker.summary
     picker.value = "resnet18"
-    assert built == ["resnet18", "mobilenet_v3_small"]  # kept, not rebuilt
+    assert built == ["resnet18", "mobilenet_v3_small"]  # the summary was kept: not rebuilt
+    assert "head: fc = Linear(512 -> 1000)" in picker.summary
+
+
+def test_picker_keeps_one_model_in_memory_however_many_are_toured():
+    made = []
+
+    def builder(name):
+        model = torchvision.models.get_model(name, weights=None)
+        made.append(weakref.ref(model))
+        return model
+
+    names = ["resnet18", "mobilenet_v3_small", "squeezenet1_0", "shufflenet_v2_x0_5"]
+    picker = arch.ArchitecturePicker(names, "resnet18", builder)
+    for name in names[1:]:
+        picker.value = name
+    gc.collect()
+    assert [ref() is not None for ref in made] == [False, False, False, True]
+    assert picker.model("shufflenet_v2_x0_5") is made[-1]()
 
 
 def test_build_course_backbone_without_weights():

@@ -129,7 +129,10 @@ def test_widget_answers_garbage_with_a_plain_message(model_file):
     predictor = predict.UploadPredictor(*export.load_exported(model_file))
     predictor.predict_bytes(jpeg_bytes())
     assert predictor.predict_bytes(b"%PDF-1.4 not a photo", "report.pdf") == []
-    assert "report.pdf is not an image this can read" in predictor.message.value
+    assert predictor.message.value.startswith("report.pdf is not a photo this can read: upload")
+    assert "object at 0x" not in predictor.message.value and "BytesIO" not in (
+        predictor.message.value
+    )
     assert predictor.bars.value == ""
     assert predictor.photo.layout.display == "none"
     assert predictor.predict_bytes(b"") == []
@@ -146,18 +149,20 @@ def uploaded(name: str, content: bytes) -> dict:
     }
 
 
-def test_upload_callback_classifies_and_resets_the_button(model_file):
+def test_upload_callback_classifies_and_the_button_counts_the_photo(model_file):
     model, classes, transform = export.load_exported(model_file)
     predictor = predict.UploadPredictor(model, classes, transform)
+    assert predictor.upload.description == "Upload"  # what notebooks 01 and 06 say to click
     predictor.upload.value = (uploaded("ant.jpg", jpeg_bytes()),)
     assert "ant.jpg: most likely ants (88%)" in predictor.message.value
-    assert predictor.upload.value == ()
+    assert len(predictor.upload.value) == 1  # the button reads "Upload (1)", not "(0)"
+    predictor.upload.value = (uploaded("notes.txt", b"not a photo"),)
+    assert predictor.message.value.startswith("notes.txt is not a photo this can read")
     mismatched = predict.UploadPredictor(model, ["ants"], transform)  # 2 outputs, 1 name
     mismatched.upload.value = (uploaded("ant.jpg", jpeg_bytes()),)
     assert "Could not classify ant.jpg: the model has 2 outputs but 1 class names" in (
         mismatched.message.value
     )
-    assert mismatched.upload.value == ()
 
 
 def test_decode_image_turns_the_photo_upright():

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import gc
+import itertools
 import re
 import signal
+import threading
+import time
+import weakref
 
 import pytest
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from helpers import freezing, models
+from helpers import freezing, models, training
+from helpers import widgets as widgets_module
+from helpers.results import compare
+from helpers.training import ModelBusyError
 from helpers.widgets import (
+    BUSY_MESSAGE,
     BUTTON_LABELS,
     NOT_UPDATED_CLASS,
+    PLOT_HEIGHT_PX,
+    PLOT_WIDTH_PX,
+    STOPPED_MESSAGE,
     FreezePanel,
     PanelResult,
+    PanelStopped,
     percent_text,
     readout_text,
     results_figure,
+    verdict_text,
 )
 
 
@@ -111,14 +125,18 @@ def test_layout_follows_the_contract():
         "Head only",
         "Unfreeze all",
         "Train 1 epoch",
+        "Stop",
         "Reset",
     ]
+    assert panel.buttons["Stop"].disabled  # enabled only while a run trains
     assert panel.continue_box.description == "continue from the current weights"
     assert panel.continue_box.value is False
     assert panel.batchnorm._options_labels == ("follow the freezing", "always train mode")
     assert panel.batchnorm.value == "follow-freezing"
     assert "freeze-status" in panel.status._dom_classes
     assert "freeze-results" in panel.table._dom_classes
+    assert "freeze-verdict" in panel.verdict._dom_classes
+    assert panel.seed.description == "seed:" and panel.seed.value == 0
     assert panel.readout.value == "Trainable: 46 / 46 parameters (100.0%)"
     assert all(box.value for box in panel.checkboxes.values())
 
@@ -205,6 +223,7 @@ def test_train_one_epoch_records_a_result_and_changes_only_trainable_weights():
         "trainable params",
         "started from",
         "BatchNorm",
+        "seed",
         "val accuracy",
         "seconds",
     ]
@@ -228,30 +247,35 @@ def test_results_table_is_padded_with_numbers_right_aligned():
     panel = FreezePanel(Tiny(), tiny_loaders(), progress=False)
     panel.buttons["Train 1 epoch"].click()
     cells = re.findall(r"<td style=\"([^\"]*)\">([^<]*)</td>", panel.table.value)
-    assert len(cells) == 7
+    assert len(cells) == 8
     for style, text in cells:
         assert "padding" in style
         numeric = re.fullmatch(r"[\d,.]+", text) is not None
         assert ("text-align:right" in style) == numeric, (text, style)
 
 
-def test_plot_labels_stay_inside_the_figure():
+def test_plot_labels_stay_inside_the_figure_and_runs_are_not_joined():
     long = "blocks.0 (part), blocks.2–blocks.6, conv_head (part), classifier"
     results = [
-        PanelResult(i, long if i % 2 else "all", 10**6, 0.5 + i / 20, 1.0, i > 4)
-        for i in range(1, 9)
+        PanelResult(i, long if i % 2 else "all", 10**6, 0.5 + i / 40, 1.0, i > 4)
+        for i in range(1, 30)
     ]
     figure = results_figure(results)
     renderer = figure.canvas.get_renderer()
     figure.canvas.draw()
     ax = figure.axes[0]
-    texts = [*ax.get_xticklabels(), *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label]
+    ticks = ax.get_xticklabels()
+    texts = [*ticks, *ax.get_yticklabels(), ax.xaxis.label, ax.yaxis.label]
     frame = figure.bbox
     for text in texts:
         box = text.get_window_extent(renderer)
         assert box.x0 >= frame.x0 - 1 and box.x1 <= frame.x1 + 1, text.get_text()
         assert box.y0 >= frame.y0 - 1 and box.y1 <= frame.y1 + 1, text.get_text()
-    assert all(len(line) <= 15 for t in ax.get_xticklabels() for line in t.get_text().split("\n"))
+    boxes = [t.get_window_extent(renderer) for t in ticks]
+    assert all(a.x1 < b.x0 for a, b in itertools.pairwise(boxes)), "x tick labels overlap"
+    assert all(len(line.get_xdata()) <= 1 for line in ax.lines), "runs joined by a line"
+    width, height = figure.canvas.get_width_height()
+    assert (width, height) == (PLOT_WIDTH_PX, PLOT_HEIGHT_PX)  # shown at its own size
 
 
 def test_controls_are_locked_while_training():
@@ -373,10 +397,11 @@ def test_a_real_sigint_mid_epoch_is_reported_like_the_stop_button():
     panel.make_optimizer = interrupt_on_step(2, stop=sigint)
     handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        result = panel.train_one_epoch()
+        with pytest.raises(PanelStopped, match="nothing was recorded"):
+            panel.train_one_epoch()  # from code, a stop stops the cell
     finally:
         signal.signal(signal.SIGINT, handler)
-    assert result is None and panel.status.value.startswith("Stopped")
+    assert panel.status.value.startswith("Stopped")
     assert same_weights(weights(model), before) and panel.results == []
 
 
@@ -388,7 +413,8 @@ def test_a_stop_from_a_callback_after_the_epoch_records_nothing():
     model = Tiny()
     before = weights(model)
     panel = FreezePanel(model, tiny_loaders(), progress=False, callbacks=[stop])
-    assert panel.train_one_epoch() is None
+    with pytest.raises(PanelStopped):
+        panel.train_one_epoch()
     assert same_weights(weights(model), before)  # fit alone would keep the finished epoch
     assert panel.results == [] and panel.status.value.startswith("Stopped")
 
@@ -453,6 +479,233 @@ def test_a_stop_is_reported_even_where_the_progress_area_swallows_exceptions():
     panel = FreezePanel(model, tiny_loaders(), progress=False)
     panel.progress_output = SwallowingOutput()
     panel.make_optimizer = interrupt_on_step(2)
-    assert panel.train_one_epoch() is None
+    with pytest.raises(PanelStopped):
+        panel.train_one_epoch()
     assert panel.status.value.startswith("Stopped"), panel.status.value
     assert same_weights(weights(model), before) and panel.results == []
+
+
+# -- runs on a thread of their own, Stop, the kernel's interrupt (JupyterLab's subshells) -------
+def slow_optimizer(started: threading.Event, seconds: float = 0.05):
+    """A make_optimizer whose every step sets started, then takes `seconds`."""
+
+    def make_optimizer(parameters):
+        optimizer = torch.optim.SGD(parameters, lr=0.1)
+        step = optimizer.step
+
+        def slow_step(*args, **kwargs):
+            started.set()
+            time.sleep(seconds)
+            return step(*args, **kwargs)
+
+        optimizer.step = slow_step
+        return optimizer
+
+    return make_optimizer
+
+
+def long_loaders() -> dict[str, DataLoader]:
+    """Tiny's data, 64 batches of one: an epoch of slow steps lasts seconds, time to stop it."""
+    loaders = tiny_loaders()
+    dataset = loaders["train"].dataset
+    return {"train": DataLoader(dataset, batch_size=1), "val": loaders["val"]}
+
+
+def test_stop_stops_a_clicked_run_every_time_and_a_second_click_is_refused():
+    torch.manual_seed(0)
+    model = Tiny()
+    start = weights(model)
+    started = threading.Event()
+    panel = FreezePanel(
+        model, long_loaders(), make_optimizer=slow_optimizer(started), progress=False,
+        background=True,
+    )  # fmt: skip
+    for attempt in range(3):  # the issue: only the first stop used to work
+        started.clear()
+        panel.buttons["Train 1 epoch"].click()  # returns at once: the run has its own thread
+        assert started.wait(10) and panel.training
+        assert not panel.buttons["Stop"].disabled
+        assert panel.buttons["Train 1 epoch"].disabled
+        panel._on_train_click()  # a second click (disabled in the browser) is refused
+        assert panel.status.value == BUSY_MESSAGE
+        with pytest.raises(ModelBusyError):  # nor can a cell train the model meanwhile
+            training.fit(model, tiny_loaders(), epochs=1, optimizer=torch.optim.SGD(
+                model.parameters(), lr=0.1), progress=False)  # fmt: skip
+        panel.buttons["Stop"].click()
+        panel.wait(10)
+        assert not panel.training, attempt
+        assert panel.status.value == STOPPED_MESSAGE, (attempt, panel.status.value)
+        assert same_weights(weights(model), start) and panel.results == []
+        assert panel.buttons["Stop"].disabled and not panel.buttons["Train 1 epoch"].disabled
+
+
+def test_a_clicked_run_that_finishes_records_its_result():
+    started = threading.Event()
+    panel = FreezePanel(
+        Tiny(), tiny_loaders(), make_optimizer=slow_optimizer(started, 0.0), progress=False,
+        background=True,
+    )  # fmt: skip
+    panel.buttons["Train 1 epoch"].click()
+    panel.wait(30)
+    assert [r.run for r in panel.results] == [1]
+    assert panel.status.value.startswith("Run 1:") and not panel.training
+
+
+class FakeKernel:
+    """ipykernel's part that route_interrupts_to_panels uses: the idle SIGINT handler that
+    the kernel saved while a cell runs, and the message that started that cell."""
+
+    def __init__(self, cell_id="cell-1"):
+        self.saved_sigint_handler = signal.SIG_IGN
+        self.cell_id = cell_id
+
+    def get_parent(self):
+        return {"metadata": {"cellId": self.cell_id}, "header": {"msg_id": "x"}}
+
+
+def test_the_kernels_interrupt_while_no_cell_runs_stops_a_training_panel(monkeypatch):
+    kernel = FakeKernel()
+    monkeypatch.setattr(widgets_module, "_kernel", lambda: kernel)
+    started = threading.Event()
+    panel = FreezePanel(
+        Tiny(), long_loaders(), make_optimizer=slow_optimizer(started), progress=False
+    )
+    assert panel.background  # in a kernel, clicks train on their own thread
+    router = kernel.saved_sigint_handler
+    assert callable(router) and router.previous == signal.SIG_IGN
+    kernel.cell_id = "cell-2"
+    FreezePanel(Tiny())  # a second panel does not wrap the handler twice
+    assert kernel.saved_sigint_handler is router
+    router(signal.SIGINT, None)  # no panel training: the kernel's own idle handler (ignore)
+    for _ in range(2):
+        started.clear()
+        panel.buttons["Train 1 epoch"].click()
+        assert started.wait(10)
+        router(signal.SIGINT, None)  # what the kernel does with Kernel > Interrupt when idle
+        panel.wait(10)
+        assert panel.status.value == STOPPED_MESSAGE and panel.results == []
+
+
+def test_a_stop_during_the_code_driven_cell_stops_the_cell_with_the_weights_restored():
+    torch.manual_seed(0)
+    model = Tiny()
+    before = weights(model)
+    panel = FreezePanel(model, tiny_loaders(), progress=False)
+    panel.make_optimizer = interrupt_on_step(2)
+    with pytest.raises(KeyboardInterrupt, match="Stopped before the epoch finished"):
+        panel.train_one_epoch()
+    assert same_weights(weights(model), before) and panel.results == []
+    assert not panel.training and not any(w.disabled for w in panel._controls())
+
+
+# -- repeatable runs and the verdict -------------------------------------------------------------
+def shuffled_loaders() -> dict[str, DataLoader]:
+    loaders = tiny_loaders(offset=0.3)
+    dataset = loaders["train"].dataset
+    generator = torch.Generator().manual_seed(123)  # as data.dataloaders makes it
+    train = DataLoader(dataset, batch_size=4, shuffle=True, generator=generator)
+    return {"train": train, "val": loaders["val"]}
+
+
+def test_the_same_setting_and_seed_give_the_same_number_and_another_seed_does_not():
+    model = Tiny()
+    panel = FreezePanel(
+        model, shuffled_loaders(), progress=False,
+        make_optimizer=lambda p: torch.optim.SGD(p, lr=0.5),
+    )  # fmt: skip
+    trained = []
+    for seed in (0, 0, 1, 0):
+        panel.seed.value = seed
+        panel.train_one_epoch()
+        trained.append(weights(model))
+    assert [r.seed for r in panel.results] == [0, 0, 1, 0]
+    assert same_weights(trained[0], trained[1]) and same_weights(trained[0], trained[3])
+    assert not same_weights(trained[0], trained[2])
+    assert panel.results[0].val_accuracy == panel.results[1].val_accuracy
+    assert table_rows(panel.table.value)[1][5] == "0"  # the seed column
+
+
+def test_the_first_run_warms_up_outside_its_timed_epoch():
+    model = Tiny()
+    model.head.weight.requires_grad = False
+    panel = FreezePanel(model, tiny_loaders(), progress=False)
+    start = weights(model)
+    panel.continue_box.value = True  # so the warm-up's own effect would show
+    panel.train_one_epoch()
+    assert panel.warm_up_seconds is not None and panel.warm_up_seconds > 0
+    assert not model.head.weight.requires_grad  # the freezing is as it was
+    assert torch.equal(model.head.weight, start["head.weight"])  # frozen: unchanged
+    seconds = panel.warm_up_seconds
+    panel.train_one_epoch()
+    assert panel.warm_up_seconds == seconds  # once per panel
+
+
+def result(run, setting, seed, accuracy, batchnorm="follow-freezing", continued=False):
+    return PanelResult(run, setting, 10, accuracy, 1.0, continued, batchnorm, seed)
+
+
+def test_verdict_uses_the_comparison_rule_over_the_seeds_both_settings_ran():
+    runs = [result(1, "head", 0, 0.90), result(2, "head", 1, 0.92)]
+    text = verdict_text(runs, 153)
+    assert "0.900 to 0.920, 3 of 153 val photos apart" in text
+    assert "second setting" in text
+    runs += [result(3, "head", 0, 0.80, "train")]
+    assert "cannot say (one run" in verdict_text(runs, 153)
+    runs += [
+        result(4, "head", 1, 0.82, "train"),
+        result(5, "head", 2, 0.81, "train"),
+        result(6, "head", 2, 0.91),
+        result(7, "head", 0, 0.10, continued=True),  # continued: not counted
+    ]
+    expected = str(
+        compare("head (BatchNorm follow the freezing)", [0.90, 0.92, 0.91],
+                "head (BatchNorm always train mode)", [0.80, 0.82, 0.81], 153)
+    )  # fmt: skip
+    assert verdict_text(runs, 153).endswith(expected)
+    assert "ahead of head (BatchNorm always train mode)" in expected
+
+
+def test_the_panel_shows_its_verdict_line_after_runs():
+    panel = FreezePanel(Tiny(), tiny_loaders(), progress=False)
+    panel.train_one_epoch()
+    assert "second setting" in panel.verdict.value
+
+
+# -- memory: re-running the panel's cell keeps one panel and one model alive ---------------------
+def test_close_lets_go_of_the_model_and_closes_every_widget():
+    model = Tiny()
+    panel = FreezePanel(model, tiny_loaders(), progress=False)
+    panel.train_one_epoch()
+    children = [panel.readout, panel.buttons["Stop"], panel.checkboxes["head"], panel.table]
+    model_ref = weakref.ref(model)
+    del model
+    panel.close()
+    gc.collect()
+    assert model_ref() is None
+    assert all(child.comm is None for child in children)  # closed: gone from the registry
+
+
+def test_rerunning_a_panel_cell_ten_times_keeps_one_panel_and_one_model(monkeypatch):
+    kernel = FakeKernel("the-panel-cell")
+    monkeypatch.setattr(widgets_module, "_kernel", lambda: kernel)
+    models_made, panels_made = [], []
+    for _ in range(10):  # each re-run builds a new model and a new panel, as notebook 03 does
+        model = Tiny()
+        panel = FreezePanel(model, tiny_loaders(), progress=False)
+        panel.train_one_epoch()
+        models_made.append(weakref.ref(model))
+        panels_made.append(weakref.ref(panel))
+    del model
+    gc.collect()
+    assert sum(ref() is not None for ref in models_made) == 1
+    assert [ref() is not None for ref in panels_made] == [False] * 9 + [True]
+    kernel.cell_id = "another-cell"
+    other = FreezePanel(Tiny())  # another cell's panel leaves this one open
+    assert panel.model is not None and other.model is not None
+
+
+def test_a_new_panel_over_the_same_model_closes_the_old_one():
+    model = Tiny()
+    first = FreezePanel(model)
+    second = FreezePanel(model)
+    assert first.model is None and second.model is model
