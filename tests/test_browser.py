@@ -1,9 +1,15 @@
-"""The FreezePanel in a real JupyterLab, in headless Chromium: what a learner sees and clicks.
+"""The course's widgets in a real JupyterLab (today's defaults: widget callbacks on kernel
+subshells), in headless Chromium at a laptop's or a projector's 1280x720: what a learner sees and
+clicks.
 
-Opens notebooks/03_freezing.ipynb, runs all its cells (about a minute on 2 CPU cores), then
-unticks a layer group and clicks "Head only", checking the read-out's exact numbers; then
-starts "Train 1 epoch", stops it with the Kernel menu's "Interrupt Kernel" while it trains,
-checks that the panel's status line reports the stop, and clicks "Reset".
+test_freeze_panel_in_class: opens a copy of notebooks/03_freezing.ipynb, runs all its cells
+(one to four minutes on 2 CPU cores), then unticks a layer group and clicks "Head only",
+checking the read-out's exact numbers; stops "Train 1 epoch" three times in a row (the panel's
+Stop, Kernel > Interrupt, Stop again); trains one epoch and checks that the results table
+(with its "seconds" column) and the plot fit the screen; then re-runs the panel's cell ten
+times and checks that one panel stays alive and the kernel's memory stays flat.
+test_upload_widget: uploads a photo and a text file to the upload widget of notebooks 01
+and 06 (UploadPredictor) in a small notebook of its own.
 
 Run only this: `pytest -m browser`; skip it: `pytest -m "not browser"`. Needs Debian's
 `chromium` on PATH (`.ci/run` installs it) and PyPI's `playwright` (no browser download).
@@ -12,6 +18,7 @@ Run only this: `pytest -m browser`; skip it: `pytest -m "not browser"`. Needs De
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -40,6 +47,9 @@ CHROMIUM_FLAGS = [
 SERVER_START_TIMEOUT_S = 90
 RUN_ALL_TIMEOUT_MS = 600_000  # a minute on 2 idle cores; over 4 on 2 busy ones
 STOP_TIMEOUT_MS = 60_000
+VIEWPORT = {"width": 1280, "height": 720}  # a classroom projector, a small laptop
+RERUNS = 10
+MAX_RSS_GROWTH_MB = 100  # before the fix: about 27 MB per re-run, 280 MB over ten
 NUMBER = re.compile(r"\d[\d,]*")
 
 
@@ -131,7 +141,7 @@ def browser_page(tmp_path):
     with playwright_api.sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport=VIEWPORT)
             yield page
         finally:
             browser.close()
@@ -150,7 +160,12 @@ def run_all_cells(page, notebook_url: str) -> None:
     page.locator('.jp-Notebook-ExecutionIndicator[data-status="idle"]').wait_for(timeout=60_000)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    # busy while any cell runs; idle again when the last one finished
+    wait_until_idle(page, RUN_ALL_TIMEOUT_MS)
+
+
+def wait_until_idle(page, timeout_ms: int) -> None:
+    """Wait until no cell is running or queued and the kernel is idle."""
+    page.wait_for_timeout(300)  # let a just-queued cell show its [*]
     page.wait_for_function(
         """() => {
             const prompts = [...document.querySelectorAll('.jp-InputArea-prompt')];
@@ -158,7 +173,7 @@ def run_all_cells(page, notebook_url: str) -> None:
             return prompts.length > 0 && prompts.every(p => !p.textContent.includes('*'))
                 && indicator && indicator.dataset.status === 'idle';
         }""",
-        timeout=RUN_ALL_TIMEOUT_MS,
+        timeout=timeout_ms,
     )
 
 
@@ -206,8 +221,78 @@ def wait_for_text(page, element, prefix: str, timeout_ms: int) -> str:
     return element.inner_text().strip()
 
 
-def test_freeze_panel_clicks_change_the_readout(jupyter_lab, browser_page, tmp_path):
+def code_cell(page, starts_with: str):
+    """The notebook's code cell whose source starts with starts_with."""
+    return (
+        page.locator(".jp-CodeCell")
+        .filter(
+            has=page.locator(
+                ".jp-InputArea-editor", has_text=re.compile("^" + re.escape(starts_with))
+            )
+        )
+        .first
+    )
+
+
+def run_cell(page, cell, timeout_ms: int = 120_000) -> None:
+    """Select the cell and run it with Ctrl+Enter; wait until the kernel is idle."""
+    cell.locator(".jp-InputPrompt").first.click()
+    page.keyboard.press("Control+Enter")
+    wait_until_idle(page, timeout_ms)
+
+
+def inside_viewport(page, element) -> None:
+    box = element.bounding_box()
+    assert box is not None, "not shown"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= VIEWPORT["width"], box
+
+
+MEMORY_CELL = (
+    "import gc, re\n"
+    "from pathlib import Path\n"
+    "gc.collect()\n"
+    "rss = int(re.search(r'VmRSS:\\s+(\\d+)', Path('/proc/self/status').read_text())[1]) / 1024\n"
+    "live = sum(type(o) is widgets.FreezePanel and o.model is not None"
+    " for o in gc.get_objects())\n"
+    "print(f'kernel memory: {rss:.0f} MB RSS; live panels: {live}')"
+)
+
+
+def add_memory_cell(notebook: Path) -> None:
+    """Append the cell that prints the kernel's RSS and how many panels are alive."""
+    content = json.loads(notebook.read_text())
+    content["cells"].append(
+        {"cell_type": "code", "execution_count": None, "id": "memory-check", "metadata": {},
+         "outputs": [], "source": MEMORY_CELL}
+    )  # fmt: skip
+    notebook.write_text(json.dumps(content))
+
+
+def memory_reading(page) -> tuple[float, int]:
+    cell = code_cell(page, "import gc, re")
+    run_cell(page, cell)
+    text = cell.locator(".jp-OutputArea-output").last.inner_text()
+    match = re.search(r"kernel memory: (\d+) MB RSS; live panels: (\d+)", text)
+    assert match, text
+    return float(match[1]), int(match[2])
+
+
+def start_run_and_stop(page, panel, status, how: str) -> str:
+    """Click "Train 1 epoch", stop it while it trains (the panel's Stop or the Kernel menu's
+    Interrupt), and return the status line after the stop."""
+    panel.get_by_role("button", name="Train 1 epoch").click()
+    wait_for_text(page, status, "Training 1 epoch", 30_000)
+    page.wait_for_timeout(1_000)
+    if how == "stop button":
+        panel.get_by_role("button", name="Stop").click()
+    else:
+        click_menu(page, "Kernel", "Interrupt Kernel")
+    return wait_for_text(page, status, "Stopped", STOP_TIMEOUT_MS)
+
+
+def test_freeze_panel_in_class(jupyter_lab, browser_page, tmp_path):
     page = browser_page
+    add_memory_cell(tmp_path / "course" / "notebooks" / "03_freezing.ipynb")
     run_all_cells(page, f"{jupyter_lab}/lab/tree/notebooks/03_freezing.ipynb")
     panel = page.locator(".freeze-panel").first
     panel.wait_for(timeout=30_000)
@@ -235,21 +320,92 @@ def test_freeze_panel_clicks_change_the_readout(jupyter_lab, browser_page, tmp_p
     assert trainable_from(readout) == (groups[head], total)
     assert [boxes.nth(i).is_checked() for i in range(len(groups))] == [n == head for n in groups]
 
-    # a run stopped with the kernel's interrupt is reported in the panel, not in a log
+    # stops, three in a row: each must stop (under subshells only the first one used to)
     panel.get_by_role("button", name="Unfreeze all").click()  # a slower epoch, to stop
     wait_for_trainable(page, readout, total)
     status = panel.locator(".freeze-status")
-    panel.get_by_role("button", name="Train 1 epoch").click()
-    wait_for_text(page, status, "Training 1 epoch", 30_000)
-    page.wait_for_timeout(1_000)
-    click_menu(page, "Kernel", "Interrupt Kernel")
-    stopped = wait_for_text(page, status, "Stopped", STOP_TIMEOUT_MS)
-    assert "nothing was recorded" in stopped and "restored" in stopped
-    assert trainable_from(readout) == (total, total)
+    table = panel.locator(".freeze-results")
+    runs_before = table.locator("tbody tr").count()
+    for how in ("stop button", "kernel interrupt", "stop button"):
+        stopped = start_run_and_stop(page, panel, status, how)
+        assert "nothing was recorded" in stopped and "restored" in stopped, how
+        assert table.locator("tbody tr").count() == runs_before, how
+        assert trainable_from(readout) == (total, total)
     panel.get_by_role("button", name="Reset").click()  # waits until the panel unlocks it
     wait_for_text(page, status, "Weights reset", 10_000)
 
+    # a finished run: its row and the plot fit a 1280x720 screen, "seconds" included
+    panel.get_by_role("button", name="Head only").click()
+    wait_for_trainable(page, readout, groups[head])
+    panel.get_by_role("button", name="Train 1 epoch").click()
+    wait_for_text(page, status, "Run ", RUN_ALL_TIMEOUT_MS)
+    assert table.locator("tbody tr").count() == runs_before + 1
+    seconds = table.locator("th", has_text="seconds")
+    seconds.scroll_into_view_if_needed()
+    inside_viewport(page, seconds)
+    plot = panel.locator("img").last
+    plot.scroll_into_view_if_needed()
+    inside_viewport(page, plot)
+    box = plot.bounding_box()
+    natural = plot.evaluate("image => [image.naturalWidth, image.naturalHeight]")
+    assert abs(box["width"] / box["height"] - natural[0] / natural[1]) < 0.02, "stretched"
     screenshot = tmp_path / "freeze_panel.png"
     panel.screenshot(path=str(screenshot))
     print(f"screenshot: {screenshot}")
-    assert screenshot.stat().st_size > 1000
+
+    # re-running the panel's cell ten times: one panel alive, the kernel's memory flat
+    first_rss, _ = memory_reading(page)
+    panel_cell = code_cell(page, "panel_model = models.replace_head")
+    for _ in range(RERUNS):
+        run_cell(page, panel_cell)
+    last_rss, live = memory_reading(page)
+    print(f"kernel RSS before {RERUNS} re-runs of the panel cell: {first_rss:.0f} MB, "
+          f"after: {last_rss:.0f} MB; live panels: {live}")  # fmt: skip
+    assert live == 1
+    assert last_rss - first_rss < MAX_RSS_GROWTH_MB
+
+
+UPLOAD_CELL = """\
+from torch import nn
+from torchvision import transforms
+from helpers import predict
+model = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2))
+upload = predict.UploadPredictor(model, ["ants", "bees"], transforms.Compose(
+    [transforms.Resize((32, 32)), transforms.ToTensor()]), k=2)
+display(upload)"""
+
+
+def choose_file(page, button, path: Path) -> None:
+    """Click the upload button and pick path in the file chooser it opens."""
+    with page.expect_file_chooser() as chooser:
+        button.click()
+    chooser.value.set_files(str(path))
+
+
+def test_upload_widget(jupyter_lab, browser_page, tmp_path):
+    from PIL import Image
+
+    notebook = tmp_path / "course" / "notebooks" / "upload_check.ipynb"
+    notebook.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "upload", "metadata": {},
+                   "outputs": [], "source": UPLOAD_CELL}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))  # fmt: skip
+    photo, text = tmp_path / "ant.jpg", tmp_path / "notes.txt"
+    Image.new("RGB", (64, 48), (200, 120, 40)).save(photo)
+    text.write_text("not a photo")
+    page = browser_page
+    run_all_cells(page, f"{jupyter_lab}/lab/tree/notebooks/upload_check.ipynb")
+    button = page.locator(".widget-upload").first
+    button.wait_for(timeout=30_000)
+    assert button.inner_text().strip().startswith("Upload")
+    message = page.locator(".widget-html").filter(has_text=re.compile("ant.jpg|Upload a photo"))
+    choose_file(page, button, photo)
+    wait_for_text(page, message.first, "ant.jpg: most likely", 30_000)
+    assert re.search(r"\(1\)", button.inner_text()), button.inner_text()
+    choose_file(page, button, text)
+    notes = page.locator(".widget-html", has_text="notes.txt").first
+    said = wait_for_text(page, notes, "notes.txt is not a photo this can read", 30_000)
+    assert "0x" not in said and "BytesIO" not in said, said
