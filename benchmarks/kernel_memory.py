@@ -36,10 +36,23 @@ PICKER_TOUR = [
 ]
 
 
-def measure(path: Path, after: list[str], timeout: int = 1800) -> list[tuple[str, int, int]]:
-    """[(step, RSS MB, peak MB)] after Run All and after each snippet."""
+def measure(
+    path: Path, after: list[str], timeout: int = 1800, every_cell: bool = False
+) -> list[tuple[str, int, int]]:
+    """[(step, RSS MB, peak MB)] after Run All and after each snippet (and, with
+    every_cell, after each of the notebook's code cells first)."""
     notebook = nbformat.read(path, as_version=4)
-    steps = ["Run All"]
+    steps = []
+    if every_cell:
+        cells = []
+        for index, cell in enumerate(notebook.cells):
+            cells.append(cell)
+            if cell.cell_type == "code":
+                cells.append(nbformat.v4.new_code_cell(MEMORY))
+                first = next((line for line in cell.source.splitlines() if line.strip()), "")
+                steps.append(f"cell {index}: {first[:50]}")
+        notebook.cells = cells
+    steps.append("Run All")
     notebook.cells.append(nbformat.v4.new_code_cell(MEMORY))
     for snippet in after:
         notebook.cells.append(nbformat.v4.new_code_cell(snippet))
@@ -62,12 +75,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--after", action="append", help="code to run after Run All")
+    parser.add_argument("--every-cell", action="store_true", help="a reading after each cell")
     args = parser.parse_args(argv)
     after = args.after
     if after is None and args.notebook.name.startswith("02_"):
         after = PICKER_TOUR
     start = time.perf_counter()
-    rows = measure(args.notebook.resolve(), after or [])
+    rows = measure(args.notebook.resolve(), after or [], every_cell=args.every_cell)
     print(f"{args.notebook.name}, executed in {time.perf_counter() - start:.0f} s")
     print(f"{'after':<62} {'RSS MB':>7} {'peak MB':>8}")
     for step, rss, peak in rows:

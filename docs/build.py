@@ -5,6 +5,13 @@
 
 Needs Python 3.11+ (tomllib) and requirements.txt's sphinx, myst-nb and sphinx-book-theme.
 
+Widgets: the executed notebooks carry their widgets' saved state (FreezePanel, progress bars,
+upload buttons), and a page draws them with the ipywidgets HTML manager (npm's
+@jupyter-widgets/html-manager, the version that matches ipywidgets 8). Its one-file bundle
+`dist/embed.js` is fetched once with `npm pack` into _build/widgets (git-ignored) and served
+from the site itself, so pages draw their widgets offline too. Without npm the pages load
+the same file from a CDN (jsdelivr), which needs the reader's internet.
+
 The pages: README.md is the home page (its notebook table is the map), then every
 notebooks/*.ipynb in name order (the teaching order), GLOSSARY.md, TEACHING.md and the
 helpers and benchmarks READMEs. They are copied, with the repository's layout, into a staging
@@ -15,9 +22,11 @@ on GitHub), and Sphinx (myst-nb, sphinx-book-theme; configuration in docs/conf.p
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -25,6 +34,10 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "_build" / "site"
 # (path in the repository, caption of its toctree section); README.md becomes index.md
 COURSE_PAGES = ["GLOSSARY.md", "TEACHING.md"]
+HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # the one ipywidgets 8.1 pairs with
+WIDGETS_CACHE = REPO / "_build" / "widgets"
+WIDGETS_JS = "_static/widgets/embed.js"  # where the site serves it, relative to its root
+WIDGETS_CDN = "https://cdn.jsdelivr.net/npm/" + HTML_MANAGER + "/dist/embed.js"
 REFERENCE_PAGES = ["helpers/README.md", "benchmarks/README.md"]
 
 
@@ -59,11 +72,33 @@ def stage(source: Path) -> list[str]:
     return ["index", *notebooks] + [page.removesuffix(".md") for page in course + reference]
 
 
+def widgets_bundle(cache: Path = WIDGETS_CACHE) -> Path | None:
+    """The html-manager's dist/embed.js, fetched with npm once into cache; None without npm."""
+    bundle = cache / HTML_MANAGER.replace("/", "+") / "embed.js"
+    if bundle.exists():
+        return bundle
+    npm = shutil.which("npm")
+    if npm is None:
+        return None
+    cache.mkdir(parents=True, exist_ok=True)
+    packed = subprocess.run(
+        [npm, "pack", HTML_MANAGER, "--pack-destination", str(cache), "--silent"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()[-1]  # fmt: skip
+    with tarfile.open(cache / packed) as archive:
+        member = archive.extractfile("package/dist/embed.js")
+        bundle.parent.mkdir(parents=True, exist_ok=True)
+        bundle.write_bytes(member.read())
+    (cache / packed).unlink()
+    return bundle
+
+
 def build(out: Path = DEFAULT_OUT, quiet: bool = False) -> list[str]:
     """Stage the pages next to out and render them into out; return the document names."""
     out = out.resolve()
     source = out.parent / f"{out.name}-source"
     pages = stage(source)
+    bundle = widgets_bundle()
     command = [
         sys.executable, "-m", "sphinx", "-b", "html", "-c", str(REPO / "docs"),
         "-d", str(out.parent / f"{out.name}-doctrees"), "-E", "-j", "1",
@@ -71,7 +106,13 @@ def build(out: Path = DEFAULT_OUT, quiet: bool = False) -> list[str]:
     ]  # fmt: skip
     if quiet:
         command.append("-q")
-    subprocess.run(command, check=True)
+    # Sphinx reads a script's relative path from _static/
+    served = WIDGETS_JS.removeprefix("_static/")
+    environment = dict(os.environ, COURSE_WIDGETS_JS=served if bundle else WIDGETS_CDN)
+    subprocess.run(command, check=True, env=environment)
+    if bundle is not None:
+        (out / WIDGETS_JS).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(bundle, out / WIDGETS_JS)
     return pages
 
 

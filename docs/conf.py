@@ -5,6 +5,7 @@ notebooks as saved, the other pages); this file is read from docs/ with `sphinx-
 Notebooks are never executed: the site shows the outputs committed with them.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +26,11 @@ nb_merge_streams = True
 myst_heading_anchors = 3  # `[text](#a-heading)` and `[text](PAGE.md#a-heading)` resolve
 myst_enable_extensions = ["dollarmath", "colon_fence"]
 suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
+# Widgets draw from their saved state with the ipywidgets HTML manager's one-file bundle:
+# docs/build.py serves it from the site (or names its CDN copy) and says which here.
+_widgets_js = os.environ.get("COURSE_WIDGETS_JS")
+if _widgets_js:
+    nb_ipywidgets_js = {_widgets_js: {}}
 
 html_theme = "sphinx_book_theme"
 html_title = project

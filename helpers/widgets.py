@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 import torch
+import traitlets
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from torch import nn
@@ -48,6 +49,18 @@ BUSY_MESSAGE = "A run is already training: wait for it to finish, or click Stop.
 PLOT_WIDTH_PX, PLOT_HEIGHT_PX = 480, 250  # drawn at this size: never stretched
 CELL_STYLE = "padding:4px 12px;border-bottom:1px solid #ccc;"
 HEADER_STYLE = "padding:4px 12px;border-bottom:2px solid #333;"
+
+
+class TextLine(widgets.HTML):
+    """A line of plain text that wraps where a Label would cut it off (a verdict, a status).
+
+    What is assigned to value is shown as text: <, > and & are escaped on the way in, so
+    value reads back escaped ("a &lt; b"); plain sentences read back unchanged.
+    """
+
+    @traitlets.validate("value")
+    def _as_text(self, proposal: dict) -> str:
+        return html.escape(proposal["value"], quote=False)
 
 
 # -- errors inside widget callbacks -------------------------------------------------------------
@@ -181,10 +194,11 @@ def results_table_html(results: Sequence[PanelResult]) -> str:
             )
             + "</tr>"
         )
-    return (
+    return (  # scrolls sideways rather than being cut off in a narrow column
+        '<div style="overflow-x:auto;max-width:100%">'
         '<table style="border-collapse:collapse;font-size:13px;'
         'font-variant-numeric:tabular-nums">'
-        f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -409,10 +423,11 @@ class FreezePanel(widgets.VBox):
         continue checkbox's description is exactly "continue from the current weights";
         the BatchNorm control is a ToggleButtons whose labels are "follow the freezing" and
         "always train mode"; the seed box is an IntText described "seed:";
-      - the status line is a Label with class "freeze-status": while training it starts
+      - the status line is a TextLine (an HTML widget showing plain text, which wraps)
+        with class "freeze-status": while training it starts
         with "Training 1 epoch", after a stop with "Stopped", after "Reset" with
         "Weights reset", after an error with "Could not update:", after a run with
-        "Run <n>:"; the verdict line is a Label with class "freeze-verdict"; the results
+        "Run <n>:"; the verdict line is a TextLine with class "freeze-verdict"; the results
         table is an HTML widget with class "freeze-results" (header row, then one row per
         run).
     In Python: `panel.checkboxes[name]`, `panel.buttons[label]`, `panel.continue_box`,
@@ -500,9 +515,9 @@ class FreezePanel(widgets.VBox):
             layout=widgets.Layout(width="10em"),
             tooltip="The same setting and seed give the same val accuracy",
         )
-        self.status = widgets.Label()
+        self.status = TextLine()
         self.status.add_class(STATUS_CLASS)
-        self.verdict = widgets.Label()
+        self.verdict = TextLine()
         self.verdict.add_class(VERDICT_CLASS)
         self.table = widgets.HTML()
         self.table.add_class(RESULTS_CLASS)

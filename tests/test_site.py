@@ -9,6 +9,7 @@ these tests. The fast ones check docs/launch.py on copies of the notebooks.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -272,3 +273,30 @@ def test_committed_notebooks_have_current_launch_cells():
     command = [sys.executable, str(REPO / "docs" / "launch.py"), "--check"]
     check = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+WIDGET_NOTEBOOKS = {  # a page, and what its widgets draw from the saved state
+    "03_freezing": ".freeze-panel .freeze-readout",
+    "01_imagenet_background": ".widget-upload",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(WIDGET_NOTEBOOKS))
+def test_widgets_are_drawn_not_shown_as_text(site, page, name):
+    out, _ = site
+    if not (out / build.WIDGETS_JS).exists():
+        message = "npm is missing, so the site loads the widget bundle from a CDN: apt install npm"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    page.goto((out / "notebooks" / f"{name}.html").as_uri())
+    drawn = page.locator(WIDGET_NOTEBOOKS[name]).first
+    drawn.wait_for(timeout=30_000)
+    body = page.locator("body").inner_text()
+    for fallback in ("FreezePanel(children=", "UploadPredictor(children=", "VBox(children="):
+        assert fallback not in body, fallback
+    if name == "03_freezing":
+        assert drawn.inner_text().startswith("Trainable:")
+    else:
+        assert drawn.inner_text().strip().startswith("Upload")

@@ -709,3 +709,10 @@ def test_a_new_panel_over_the_same_model_closes_the_old_one():
     first = FreezePanel(model)
     second = FreezePanel(model)
     assert first.model is None and second.model is model
+
+
+def test_status_and_verdict_lines_show_text_and_wrap():
+    panel = FreezePanel(Tiny())
+    assert isinstance(panel.status, widgets_module.TextLine)  # an HTML widget: it wraps
+    panel.status.value = "Could not update: expected <class 'int'> & got str"
+    assert panel.status.value == "Could not update: expected &lt;class 'int'&gt; &amp; got str"
