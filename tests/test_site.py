@@ -9,7 +9,6 @@ these tests. The fast ones check docs/launch.py on copies of the notebooks.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from tests.conftest import missing
 from tests.test_browser import launch_chromium
 
 pytest.importorskip("tomllib", reason="the site tools (docs/) need Python 3.11+")
@@ -286,10 +286,7 @@ WIDGET_NOTEBOOKS = {  # a page, and what its widgets draw from the saved state
 def test_widgets_are_drawn_not_shown_as_text(site, page, name):
     out, _ = site
     if not (out / build.WIDGETS_JS).exists():
-        message = "npm is missing, so the site loads the widget bundle from a CDN: apt install npm"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("npm is missing, so the site loads the widget bundle from a CDN: apt install npm")
     page.goto((out / "notebooks" / f"{name}.html").as_uri())
     drawn = page.locator(WIDGET_NOTEBOOKS[name]).first
     drawn.wait_for(timeout=30_000)
