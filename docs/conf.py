@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from launch import project_links  # noqa: E402 - docs/ is not a package
+from launch import is_published, project_links  # noqa: E402 - docs/ is not a package
 
 repository_url, branch = project_links()
 
@@ -35,16 +35,19 @@ if _widgets_js:
 html_theme = "sphinx_book_theme"
 html_title = project
 html_theme_options = {
-    "repository_url": repository_url,
-    "repository_branch": branch,
-    "path_to_docs": "",  # the staging folder mirrors the repository's layout
-    "use_repository_button": True,
     "use_download_button": True,
     "home_page_in_toc": True,
-    "launch_buttons": {
-        "colab_url": "https://colab.research.google.com",
-        "binderhub_url": "https://mybinder.org",
-        "notebook_interface": "jupyterlab",
-    },
 }
+if is_published(repository_url):  # a placeholder address gets no buttons: they would fail
+    html_theme_options |= {
+        "repository_url": repository_url,
+        "repository_branch": branch,
+        "path_to_docs": "",  # the staging folder mirrors the repository's layout
+        "use_repository_button": True,
+        "launch_buttons": {
+            "colab_url": "https://colab.research.google.com",
+            "binderhub_url": "https://mybinder.org",
+            "notebook_interface": "jupyterlab",
+        },
+    }
 html_last_updated_fmt = None

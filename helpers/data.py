@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+from helpers.files import shown
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
 
 HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
@@ -714,7 +715,7 @@ class FolderSurvey:
 
     def __repr__(self) -> str:
         return (
-            f"FolderSurvey({str(self.folder)!r}: {len(self.classes)} classes, "
+            f"FolderSurvey({shown(self.folder)!r}: {len(self.classes)} classes, "
             f"{sum(self.counts.values())} photos used, {len(self.skipped)} skipped, "
             f"{len(self.warnings)} warnings, {len(self.errors)} errors)"
         )

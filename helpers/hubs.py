@@ -7,7 +7,9 @@ and that the course's EfficientNet-Lite0 needs no download. Taught in notebook 0
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import sys
 import urllib.error
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +25,7 @@ from torch import nn
 from torchvision.models import WeightsEnum
 
 from helpers import models
+from helpers.files import PathsShown, shown
 
 __all__ = [
     "FALLBACK",
@@ -124,7 +127,7 @@ def _unavailable(name: str, reason: str, tried: str, cache: Path, megabytes: flo
     return PretrainedUnavailable(
         f"Could not get the pretrained weights of {name!r}: {reason}.\n"
         f"Source: {tried}{size}.\n"
-        f"Looked in the cache: {cache} ({state}).\n"
+        f"Looked in the cache: {shown(cache)} ({state}).\n"
         "With internet, run this once: the files are cached there and later runs work offline. "
         f"Without it, the course's EfficientNet-Lite0 needs no download: {FALLBACK}."
     )
@@ -187,8 +190,9 @@ def load_torchvision(
     """
     chosen = torchvision_weights(name, weights)
     cache = torch_checkpoint_dir() / Path(urlparse(chosen.url).path).name
-    try:
-        model = torchvision.models.get_model(name, weights=chosen)
+    try:  # torch.hub prints where it downloads to: as shown(), not this machine's path
+        with contextlib.redirect_stderr(PathsShown(sys.stderr, [torch_checkpoint_dir()])):
+            model = torchvision.models.get_model(name, weights=chosen)
     except (urllib.error.URLError, OSError) as error:
         mebibytes = chosen.meta.get("_file_size")  # torchvision gives MiB (2**20 bytes)
         megabytes = mebibytes * 2**20 / 1e6 if mebibytes else None

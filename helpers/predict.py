@@ -23,6 +23,7 @@ from torch import nn
 
 from helpers import export, training
 from helpers.data import load_photo
+from helpers.files import shown
 
 THUMBNAIL_SIZE = 256  # the uploaded photo is shown at most this many pixels wide or high
 BAR_WIDTH = 220  # pixels of a 100% probability bar
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"error: {path} is not an image that PIL can read ({error}).", file=sys.stderr)
             unreadable += 1
             continue
-        print(path)
+        print(shown(path))
         for name, probability in predictions:
             print(f"  {probability:7.2%}  {name}")
         print()
@@ -161,7 +162,7 @@ class UploadPredictor(widgets.VBox):
         self.photo.layout.display = None
         self.bars.value = probability_bars(predictions)
         best, probability = predictions[0]
-        self.message.value = html.escape(f"{name}: most likely {best} ({probability:.0%})")
+        self.message.value = html.escape(f"{name}: most likely {best} ({probability:.1%})")
         return predictions
 
     def _clear(self, message: str) -> None:

@@ -15,6 +15,7 @@ from matplotlib import cbook
 from PIL import Image
 
 from helpers import data, export, models, predict
+from helpers.files import shown
 
 CLASSES = ["ants", "bees"]
 REPO = Path(__file__).resolve().parents[1]
@@ -84,6 +85,7 @@ def test_cli_prints_one_block_per_image_and_goes_on_past_bad_ones(model_file, tm
     result = run_cli(model_file, first, garbage, missing, second, "--top", "2")
     assert result.returncode == 1
     expected_block = "\n".join(EXPECTED_LINES)
+    first, second = shown(first), shown(second)  # as a reader recognises them: <temp>/...
     assert result.stdout == f"{first}\n{expected_block}\n\n{second}\n{expected_block}\n\n"
     assert f"error: {garbage} is not an image that PIL can read" in result.stderr
     assert f"error: No image file at {missing}" in result.stderr
@@ -105,7 +107,7 @@ def test_cli_missing_or_wrong_model_file_exits_with_2(tmp_path):
 def test_cli_top_k_in_process(model_file, tmp_path, capsys):
     image = write(tmp_path / "photo.jpg", jpeg_bytes())
     assert predict.main([str(model_file), str(image), "--top", "1"]) == 0
-    assert capsys.readouterr().out == f"{image}\n{EXPECTED_LINES[0]}\n\n"
+    assert capsys.readouterr().out == f"{shown(image)}\n{EXPECTED_LINES[0]}\n\n"
     with pytest.raises(SystemExit) as stopped:
         predict.main([str(model_file), str(image), "--top", "0"])
     assert stopped.value.code == 2
@@ -119,7 +121,7 @@ def test_widget_predicts_uploaded_jpeg_bytes(model_file):
     bars = predictor.bars.value
     assert bars.index(">ants<") < bars.index(">bees<")
     assert "88.1%" in bars and "11.9%" in bars
-    assert "bug.jpg: most likely ants (88%)" in predictor.message.value
+    assert "bug.jpg: most likely ants (88.1%)" in predictor.message.value
     with Image.open(io.BytesIO(predictor.photo.value)) as shown:
         assert (shown.format, shown.size) == ("PNG", (256, 171))  # a thumbnail, not 600 px
     assert predictor.photo.layout.display is None
@@ -154,7 +156,7 @@ def test_upload_callback_classifies_and_the_button_counts_the_photo(model_file):
     predictor = predict.UploadPredictor(model, classes, transform)
     assert predictor.upload.description == "Upload"  # what notebooks 01 and 06 say to click
     predictor.upload.value = (uploaded("ant.jpg", jpeg_bytes()),)
-    assert "ant.jpg: most likely ants (88%)" in predictor.message.value
+    assert "ant.jpg: most likely ants (88.1%)" in predictor.message.value
     assert len(predictor.upload.value) == 1  # the button reads "Upload (1)", not "(0)"
     predictor.upload.value = (uploaded("notes.txt", b"not a photo"),)
     assert predictor.message.value.startswith("notes.txt is not a photo this can read")

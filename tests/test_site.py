@@ -174,8 +174,13 @@ def run_launch(*args: str) -> int:
     return launch.main(list(args))
 
 
+PUBLISHED = "https://github.com/someone/transfer-course"
+
+
 @pytest.fixture
 def notebook_copies(tmp_path):
+    """Two notebooks without launch cells, the README, and a pyproject.toml whose address is
+    published (PUBLISHED), in tmp_path; the options that point docs/launch.py at them."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
     for path in sorted((REPO / "notebooks").glob("*.ipynb"))[:2]:  # as they were before launch.py
@@ -184,7 +189,17 @@ def notebook_copies(tmp_path):
         (folder / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     pyproject = tmp_path / "pyproject.toml"
     shutil.copy2(REPO / "pyproject.toml", pyproject)
-    return folder, pyproject
+    set_address(pyproject, PUBLISHED)
+    readme = tmp_path / "README.md"
+    shutil.copy2(REPO / "README.md", readme)
+    options = ["--notebooks", str(folder), "--pyproject", str(pyproject), "--readme", str(readme)]
+    return folder, pyproject, readme, options
+
+
+def set_address(pyproject: Path, url: str) -> None:
+    text = pyproject.read_text()
+    old, _ = launch.project_links(pyproject)
+    pyproject.write_text(text.replace(f'Repository = "{old}"', f'Repository = "{url}"'))
 
 
 def _is_launch_cell(cell: dict) -> bool:
@@ -195,9 +210,12 @@ def launch_cells(path: Path) -> list[dict]:
     return [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if _is_launch_cell(c)]
 
 
+def readme_launch_column(readme: Path) -> dict[str, str]:
+    return {m["notebook"]: m["launch"] for m in launch.README_ROW.finditer(readme.read_text())}
+
+
 def test_launch_cells_go_after_the_title_once_and_check_passes_after(notebook_copies):
-    folder, pyproject = notebook_copies
-    options = ["--notebooks", str(folder), "--pyproject", str(pyproject)]
+    folder, pyproject, readme, options = notebook_copies
     originals = {p: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.ipynb")}
     assert run_launch("--check", *options) == 1
     assert run_launch(*options) == 0
@@ -212,27 +230,63 @@ def test_launch_cells_go_after_the_title_once_and_check_passes_after(notebook_co
         assert launch.binder_url(path.name, url, branch) in badges
         assert f"/blob/{branch}/notebooks/{path.name})" in badges
         assert f"labpath=notebooks%2F{path.name})" in badges
-    before = {p: p.read_bytes() for p in folder.glob("*.ipynb")}
+    column = readme_launch_column(readme)
+    assert len(column) == len(list((REPO / "notebooks").glob("*.ipynb")))
+    for name, links in column.items():
+        assert links == f"[Colab]({launch.colab_url(name, url, branch)}) · " + (
+            f"[Binder]({launch.binder_url(name, url, branch)})"
+        )
+    before = {p: p.read_bytes() for p in [*folder.glob("*.ipynb"), readme]}
     assert run_launch("--check", *options) == 0
     assert run_launch(*options) == 0
-    assert {p: p.read_bytes() for p in folder.glob("*.ipynb")} == before  # idempotent
+    assert {p: p.read_bytes() for p in before} == before  # idempotent
+
+
+def test_a_placeholder_address_gives_no_button_anywhere(notebook_copies, capsys):
+    folder, pyproject, readme, options = notebook_copies
+    run_launch(*options)  # published: buttons everywhere
+    set_address(pyproject, "https://github.com/OWNER/transfer-course")
+    assert run_launch("--check", *options) == 1  # the buttons now point at a placeholder
+    assert run_launch(*options) == 0
+    for path in folder.glob("*.ipynb"):
+        assert launch_cells(path) == []
+        assert "OWNER" not in path.read_text()
+    assert set(readme_launch_column(readme).values()) == {launch.UNPUBLISHED}
+    assert "github.com/OWNER" not in readme.read_text()
+    assert run_launch("--check", *options) == 0
+    url, branch = launch.project_links(pyproject)
+    with pytest.raises(ValueError, match="placeholder"):
+        launch.launch_cells("01.ipynb", url, branch)
+    assert run_launch("--table", *options) == 2  # refused, with the command that fixes it
+    assert "--publish https://github.com/<owner>/<name>" in capsys.readouterr().err
+    assert run_launch("--publish", "https://github.com/OWNER/x", *options) == 2
+
+
+def test_publish_turns_every_button_on(notebook_copies):
+    folder, pyproject, readme, options = notebook_copies
+    set_address(pyproject, "https://github.com/OWNER/transfer-course")
+    run_launch(*options)
+    assert run_launch("--publish", "https://github.com/teacher/course/", *options) == 0
+    assert launch.project_links(pyproject)[0] == "https://github.com/teacher/course"
+    assert all(len(launch_cells(path)) == 2 for path in folder.glob("*.ipynb"))
+    assert all("teacher/course" in links for links in readme_launch_column(readme).values())
+    assert run_launch("--check", *options) == 0
 
 
 def test_launch_cells_are_valid_nbformat_4_cells():
     nbformat = pytest.importorskip("nbformat")
-    url, branch = launch.project_links()
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.from_dict(c) for c in launch.launch_cells("01.ipynb", url, branch)]
+    cells = launch.launch_cells("01.ipynb", PUBLISHED, "main")
+    notebook.cells = [nbformat.from_dict(c) for c in cells]
     nbformat.validate(notebook)
 
 
 def test_a_new_repository_url_refreshes_every_link(notebook_copies):
-    folder, pyproject = notebook_copies
-    options = ["--notebooks", str(folder), "--pyproject", str(pyproject)]
+    folder, pyproject, readme, options = notebook_copies
     run_launch(*options)
     old_url, _ = launch.project_links(pyproject)
     new_url = "https://github.com/someone/elsewhere"
-    pyproject.write_text(pyproject.read_text().replace(old_url, new_url))
+    set_address(pyproject, new_url)
     assert run_launch("--check", *options) == 1
     run_launch(*options)
     for path in folder.glob("*.ipynb"):
@@ -241,17 +295,18 @@ def test_a_new_repository_url_refreshes_every_link(notebook_copies):
         text = json.dumps(cells)
         assert old_url.removeprefix("https://github.com/") not in text
         assert "someone/elsewhere" in text
+    assert "someone/transfer-course" not in readme.read_text()
 
 
 def test_table_has_both_badges_for_every_notebook(notebook_copies):
-    folder, pyproject = notebook_copies
+    folder, pyproject, _, _ = notebook_copies
     rows = launch.table(folder, pyproject).splitlines()[2:]
     assert len(rows) == len(list(folder.glob("*.ipynb")))
     assert all("Open In Colab" in row and "Launch Binder" in row for row in rows)
 
 
 def test_setup_cell_does_nothing_outside_colab_and_installs_on_colab(monkeypatch):
-    url, branch = launch.project_links()
+    url, branch = PUBLISHED, "main"
     code = "".join(launch.launch_cells("01.ipynb", url, branch)[1]["source"])
     calls = []
     monkeypatch.setattr(subprocess, "run", lambda command, **kw: calls.append(command))
@@ -267,12 +322,17 @@ def test_setup_cell_does_nothing_outside_colab_and_installs_on_colab(monkeypatch
     assert sys.path[0] == launch.COLAB_CLONE
 
 
-def test_committed_notebooks_have_current_launch_cells():
-    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
-    assert all(launch_cells(path) for path in notebooks), "run python docs/launch.py"
+def test_committed_notebooks_and_readme_match_the_address():
     command = [sys.executable, str(REPO / "docs" / "launch.py"), "--check"]
     check = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
+    url, _ = launch.project_links()
+    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
+    if launch.is_published(url):
+        assert all(launch_cells(path) for path in notebooks), "run python docs/launch.py"
+    else:  # no link may point at the placeholder
+        for path in [*notebooks, REPO / "README.md", REPO / "TEACHING.md"]:
+            assert "github.com/OWNER" not in path.read_text(), path.name
 
 
 WIDGET_NOTEBOOKS = {  # a page, and what its widgets draw from the saved state
