@@ -199,6 +199,30 @@ def _training_alone(model: nn.Module) -> Iterator[None]:
             _models_in_fit.discard(model)
 
 
+def predicted_classes(logits: torch.Tensor) -> torch.Tensor:
+    """The class each row of logits predicts: the highest logit's column, or for one logit per
+    row (a binary head trained with BCEWithLogitsLoss) 1 where the logit is above 0, that is
+    where sigmoid(logit) > 0.5. Notebooks 02 and 04."""
+    if logits.dim() == 2 and logits.shape[1] == 1:
+        return (logits[:, 0] > 0).long()
+    return logits.argmax(dim=1)
+
+
+def batch_loss(criterion: nn.Module, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """criterion on a batch, with the loss's own shapes: BCEWithLogitsLoss takes one logit per
+    row and float labels; a one-logit model with any other loss is refused (cross-entropy over
+    one class is 0 whatever the model does, so it would train nothing without a word)."""
+    if logits.dim() == 2 and logits.shape[1] == 1:
+        if not isinstance(criterion, nn.BCEWithLogitsLoss):
+            raise ValueError(
+                f"The model gives one logit per image, and {type(criterion).__name__} cannot "
+                "learn from that: pass criterion=nn.BCEWithLogitsLoss() (one logit: "
+                "sigmoid > 0.5 means class 1), or give the model one output per class."
+            )
+        return criterion(logits[:, 0], labels.float())
+    return criterion(logits, labels)
+
+
 def _run_epoch(
     model: nn.Module,
     loader: DataLoader,
@@ -221,7 +245,7 @@ def _run_epoch(
             images = images.to(device, non_blocking=True)
             labels = labels.to(device, non_blocking=True)
             logits = model(images)
-            loss = criterion(logits, labels)
+            loss = batch_loss(criterion, logits, labels)
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -229,7 +253,7 @@ def _run_epoch(
                 if scheduler_per_batch is not None:
                     scheduler_per_batch.step()
             total_loss += loss.item() * labels.size(0)
-            correct += (logits.argmax(dim=1) == labels).sum().item()
+            correct += (predicted_classes(logits) == labels).sum().item()
             seen += labels.size(0)
             if bar is not None:
                 bar.update(1)
@@ -262,6 +286,9 @@ def fit(
             "follow-freezing" (frozen layers keep their statistics: notebook 03's BatchNorm
             trap avoided), "inference" (all keep them) or "train" (all update them).
         phase: what every epoch's record says it was, one of PHASES ("probe", "fine-tune"...).
+        criterion: default nn.CrossEntropyLoss (one logit per class). A binary head with one
+            logit takes nn.BCEWithLogitsLoss(); accuracy then counts sigmoid > 0.5 as class 1
+            (predicted_classes, batch_loss).
         callbacks: called with the History after every epoch (a live plot, say).
         should_stop: asked before every batch; True stops as the stop button does. A stop
             button that is a widget (FreezePanel's "Stop") uses it: in JupyterLab a widget's
@@ -390,7 +417,7 @@ def evaluate(
 ) -> dict[str, float]:
     """{"loss", "accuracy", "num_samples"} of model on loader, in eval mode."""
     logits, labels = predict(model, loader, device)
-    loss = (criterion or nn.CrossEntropyLoss())(logits, labels).item()
+    loss = batch_loss(criterion or nn.CrossEntropyLoss(), logits, labels).item()
     return {"loss": loss, "accuracy": logits_accuracy(logits, labels), "num_samples": len(labels)}
 
 
@@ -429,14 +456,15 @@ def time_training_step(
 def logits_accuracy(
     logits: torch.Tensor, labels: torch.Tensor, class_indices: Sequence[int] | None = None
 ) -> float:
-    """Share of rows whose highest logit is the label's. With class_indices, only those columns
+    """Share of rows whose predicted class (predicted_classes: the highest logit, or one
+    logit above 0) is the label. With class_indices, only those columns
     compete and class_indices[k] stands for label k: [310, 309] reads ImageNet's ant and bee
     logits as labels 0 (ants) and 1 (bees), the baseline of ImageNet's own head (the pretrained
     classifier as it is, no training). Notebooks 01, 03 and 05.
     """
     if class_indices is not None:
         logits = logits[:, list(class_indices)]
-    return (logits.argmax(dim=1) == labels).float().mean().item()
+    return (predicted_classes(logits) == labels).float().mean().item()
 
 
 def imagenet_head_accuracy(

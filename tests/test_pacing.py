@@ -127,3 +127,21 @@ def test_teaching_page_shows_the_timings_table():
     assert table in teaching, (
         "TEACHING.md's timings are out of date: python -m helpers.pacing --table"
     )
+
+
+def test_readme_map_rows_have_as_many_cells_as_its_header():
+    """A row with extra cells renders shifted (or not at all): each row fits the header."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| # | notebook |"))
+    table = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        table.append(line)
+    width = len(table[0].strip("|").split(" | "))
+    assert width == 5, table[0]
+    rows = table[2:]
+    assert len(rows) == len(NOTEBOOKS)
+    for row in rows:
+        cells = re.split(r"(?<!\\)\|", row.strip().strip("|"))
+        assert len(cells) == width, row[:80]

@@ -272,3 +272,29 @@ def test_time_training_step_leaves_the_weights_as_they_were():
     for name, tensor in model.state_dict().items():
         assert torch.equal(tensor, before[name]), name
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_one_logit_head_trains_with_bce_and_predicts_by_sigmoid_over_a_half():
+    """The notes' binary head: Linear(..., 1) with BCEWithLogitsLoss (notebook 02)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 2)
+    y = (x[:, 0] + x[:, 1] > 0).long()
+    data = {"train": DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True),
+            "val": DataLoader(TensorDataset(x, y), batch_size=64)}  # fmt: skip
+    model = nn.Linear(2, 1)
+    with pytest.raises(ValueError, match=r"one logit per image.*BCEWithLogitsLoss"):
+        training.fit(model, data, epochs=1, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+                     progress=False)  # fmt: skip  # cross-entropy over one class learns nothing
+    history = training.fit(
+        model, data, epochs=20, optimizer=torch.optim.SGD(model.parameters(), lr=0.5),
+        criterion=nn.BCEWithLogitsLoss(), progress=False,
+    )  # fmt: skip
+    assert history.best.val_accuracy >= 0.95
+    logits, labels = training.predict(model, data["val"])
+    by_sigmoid = (torch.sigmoid(logits[:, 0]) > 0.5).long()
+    assert torch.equal(training.predicted_classes(logits), by_sigmoid)
+    scores = training.evaluate(model, data["val"], criterion=nn.BCEWithLogitsLoss())
+    assert scores["accuracy"] == training.logits_accuracy(logits, labels) >= 0.95
+    assert torch.equal(training.predicted_classes(torch.tensor([[0.2, 0.9]])), torch.tensor([1]))
