@@ -24,7 +24,9 @@ from torch import nn
 from torchvision import transforms
 from tqdm.auto import tqdm
 
+# load_photo: the one way the course opens a photo (upright by EXIF, alpha on white)
 from helpers.data import backbone_val_transform
+from helpers.data import load_photo as load_photo
 from helpers.models import ANT_CLASS, BEE_CLASS, backbone_spec, imagenet_categories
 from helpers.viz import OKABE_ITO, imshow
 from helpers.widgets import MESSAGE_CLASS, errors_shown_in
@@ -292,12 +294,6 @@ class ClassSearch(widgets.VBox):
 def sample_photo_path() -> Path:
     """matplotlib's bundled photo of Grace Hopper (mpl-data/sample_data), found offline."""
     return Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-
-
-def load_photo(path: str | Path) -> Image.Image:
-    """An image file as an RGB PIL image."""
-    with Image.open(path) as image:
-        return image.convert("RGB")
 
 
 def preprocess(image: Image.Image, backbone: str) -> torch.Tensor:

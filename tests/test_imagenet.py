@@ -215,3 +215,17 @@ def test_top_k_bars_say_what_they_measure():
     assert bars_ax.get_xlabel().startswith("probability")
     assert [t.get_text() for t in bars_ax.texts] == ["70%", "20%", "10%"]
     plt.close(fig)
+
+
+def test_notebook_01_opens_photos_the_one_way_the_course_does(tmp_path):
+    """imagenet.load_photo is data.load_photo: a phone photo with an EXIF rotation comes
+    upright (a bare convert("RGB") would leave it on its side)."""
+    from PIL import Image
+
+    from helpers import data
+
+    assert imagenet.load_photo is data.load_photo
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees to show upright
+    Image.new("RGB", (40, 20), (200, 50, 50)).save(tmp_path / "phone.jpg", exif=exif)
+    assert imagenet.load_photo(tmp_path / "phone.jpg").size == (20, 40)
