@@ -9,7 +9,7 @@ fresh process: data.folder_datasets (the survey, the split and, in memory, the o
 and one epoch of the train loader at 224 px, batch 32, with data.dataloaders' default workers.
 No model runs: this times data only. Peak RSS is the child process's ru_maxrss; lazy loading
 adds worker processes, whose largest peak is reported apart (forked workers share most pages
-with the parent, so the two do not add up). Saves benchmarks/results/big_folder.json.
+with the parent, so the two do not add up). Saves helpers/study_results/big_folder.json.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from PIL import Image
 from helpers import data
 from helpers.files import atomic_path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "helpers" / "study_results"  # package data
 SIZE = 224
 BATCH_SIZE = 32
 PHOTO_SIZE = (500, 375)

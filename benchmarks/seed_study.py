@@ -10,7 +10,7 @@ with its final-epoch and best-epoch val accuracy and the phase of both.
 The digits, and every strategy of notebook 05's decision matrix, are in
 benchmarks/strategy_study.py.
 
-Each study writes benchmarks/results/<study>.json with the commit, date, machine and
+Each study writes helpers/study_results/<study>.json with the commit, date, machine and
 recipes.recipe_fingerprint(): tests/test_results.py fails when a saved table describes a
 recipe that has changed since. Notebook 04 loads it with helpers.results.load_study.
 """
@@ -30,7 +30,7 @@ import torch
 
 from helpers import data, models, recipes, training
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "helpers" / "study_results"  # package data
 SEEDS = (0, 1, 2, 3, 4)
 
 # What each change of the recipe buys: the course recipe, then one ingredient taken away at a time.
@@ -124,7 +124,7 @@ def main() -> None:
     parser.add_argument("study", choices=("hymenoptera",))
     parser.add_argument("--seeds", type=int, nargs="+")
     parser.add_argument("--variants", nargs="+", choices=list(HYMENOPTERA_VARIANTS))
-    parser.add_argument("--out", type=Path, help="default: benchmarks/results/<study>.json")
+    parser.add_argument("--out", type=Path, help="default: helpers/study_results/<study>.json")
     parser.add_argument(
         "--add", action="store_true", help="run only --variants and add them to the saved table"
     )

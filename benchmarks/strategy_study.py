@@ -11,7 +11,7 @@ at comparison.DIGITS_SIZE px). Each cell runs each of its strategies
 (comparison.STUDY_STRATEGIES) with every seed of comparison.STUDY_SEEDS through
 comparison.run_strategy, the function notebook 05 calls for its live seed, and records the
 final and the best epoch. The table is rewritten after every cell, so an interrupted study
-keeps what it finished; it goes to benchmarks/results/strategies.json with the commit, date,
+keeps what it finished; it goes to helpers/study_results/strategies.json with the commit, date,
 machine and recipes.recipe_fingerprint(). Notebook 05 loads it with
 results.load_study("strategies").
 """
@@ -30,7 +30,7 @@ import torch
 
 from helpers import comparison, recipes
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "helpers" / "study_results"  # package data
 
 
 def _commit() -> str:

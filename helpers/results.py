@@ -1,7 +1,7 @@
 """Results a reader can trust: saved multi-seed tables, mean +- std, verdicts that respect noise.
 
 Multi-seed studies take longer than a notebook's time budget, so benchmarks/seed_study.py runs
-them and saves a table (benchmarks/results/<study>.json) with the commit, date, machine and
+them and saves a table (helpers/study_results/<study>.json) with the commit, date, machine and
 recipes.recipe_fingerprint(); notebooks 04 and 05 load it here, next to their one live run.
 Taught in notebook 04, used by 05.
 """
@@ -17,7 +17,8 @@ from pathlib import Path
 
 from helpers import recipes
 
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+# Package data (pyproject.toml), so a plain `pip install .` has them too, not only a checkout.
+RESULTS_DIR = Path(__file__).resolve().parent / "study_results"
 # Accuracies are ratios of counts: 142/153 - 141/153 must count as exactly one photo.
 ROUNDING = 1e-9
 

@@ -6,7 +6,7 @@ appear, as written or rounded, in one of:
   (a) an output of the same notebook: stream text, text/plain, text/markdown (not images);
   (b) a code cell of the same notebook (a setting its code states: SIZE = 224);
   (c) a saved table it loads: for results.load_study("NAME") in its code, every number in
-      benchmarks/results/NAME.json.
+      helpers/study_results/NAME.json.
 Formats: 1,297 == 1297; a source rounds to a claim (0.9739 backs 0.974, 97.4% and 97%); a
 proportion and a percentage back each other (0.974 <-> 97.4%, 0.0065 <-> 0.65 points); "4.7 M"
 and "1.28 million" match a count that rounds to them in millions (4,652,008) or a printed "4.7M".
@@ -63,7 +63,7 @@ from tests.test_cross_references import NUMBERS as NOTEBOOK_NUMBERS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
-RESULTS_DIR = ROOT / "benchmarks" / "results"
+RESULTS_DIR = ROOT / "helpers" / "study_results"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 
 

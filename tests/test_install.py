@@ -104,6 +104,9 @@ with torch.no_grad():
 print("HELPERS", helpers.__file__)
 print("TORCH", torch.__version__, torch.__file__)
 print("TOP5", [names[i] for i in probabilities.topk(5).indices.tolist()])
+from helpers import results  # what notebooks 04 and 05 load: package data, not the checkout
+for study in ("hymenoptera", "strategies"):
+    print("STUDY_" + study, results.load_study(study)["meta"]["commit"])
 """
     )
 
@@ -170,3 +173,4 @@ def test_wheel_installs_without_replacing_torch_and_runs_notebook_01(tmp_path):
 
     assert torch_version == torch.__version__ and torch_file.startswith(str(hosted))
     assert "military uniform" in lines["TOP5"], lines["TOP5"]  # the pretrained weights loaded
+    assert lines["STUDY_hymenoptera"] and lines["STUDY_strategies"]  # notebooks 04/05 can load
