@@ -190,8 +190,12 @@ def load_torchvision(
     """
     chosen = torchvision_weights(name, weights)
     cache = torch_checkpoint_dir() / Path(urlparse(chosen.url).path).name
-    try:  # torch.hub prints where it downloads to: as shown(), not this machine's path
-        with contextlib.redirect_stderr(PathsShown(sys.stderr, [torch_checkpoint_dir()])):
+    folders = [torch_checkpoint_dir()]
+    try:  # torch.hub prints where it downloads to (stdout): as shown(), not this machine's path
+        with (
+            contextlib.redirect_stdout(PathsShown(sys.stdout, folders)),
+            contextlib.redirect_stderr(PathsShown(sys.stderr, folders)),
+        ):
             model = torchvision.models.get_model(name, weights=chosen)
     except (urllib.error.URLError, OSError) as error:
         mebibytes = chosen.meta.get("_file_size")  # torchvision gives MiB (2**20 bytes)

@@ -155,13 +155,18 @@ def test_torchvision_loads_a_cached_checkpoint_with_a_new_head(torch_home):
     assert [path.name for path, _ in hubs.cached_files()] == [Path(weights.url).name]
 
 
-def test_torchvision_offline_error_names_the_cache_and_size(torch_home, monkeypatch, tmp_path):
+def test_torchvision_offline_error_names_the_cache_and_size(
+    torch_home, monkeypatch, tmp_path, capsys
+):
     weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
     monkeypatch.setattr(
         type(weights), "url", property(lambda self: (tmp_path / "resnet18-f37072fd.pth").as_uri())
     )
     with pytest.raises(hubs.PretrainedUnavailable) as raised:
         hubs.load_torchvision("resnet18", weights)
+    printed = capsys.readouterr()
+    assert "Downloading" in printed.out  # torch.hub's own line, with the path as shown()
+    assert str(torch_home) not in printed.out + printed.err
     message = str(raised.value)
     assert shown(torch_home / "resnet18-f37072fd.pth") in message
     assert str(torch_home) not in message  # no absolute path of this machine
