@@ -444,16 +444,36 @@ def plot_seed_spread(
     return ax
 
 
-def _stacked_dots(ax, values: np.ndarray, y: float) -> None:
+STACK_STEP_POINTS = np.sqrt(SEED_MARKER_SIZE) + 1  # a dot's diameter and a gap
+
+
+def _stacked_dots(ax, values: np.ndarray, y: float) -> int:
     """One dot per value at height y; equal values are stacked upwards, a dot-width apart in
-    points (offset_copy), so that none hides another at any figure size."""
-    step = np.sqrt(SEED_MARKER_SIZE) + 1  # points: a dot's diameter and a gap
+    points (offset_copy), so that none hides another at any figure size. The values join the
+    axes' data limits (an offset dot would not), so autoscaling keeps every one inside.
+    Returns the highest stack level (0: no two values equal)."""
     seen: Counter[float] = Counter()
     for value in values:
         level = seen[round(float(value), 6)]
         seen[round(float(value), 6)] += 1
-        lifted = offset_copy(ax.transData, fig=ax.figure, y=step * level, units="points")
+        lifted = offset_copy(
+            ax.transData, fig=ax.figure, y=STACK_STEP_POINTS * level, units="points"
+        )
         ax.scatter(value, y, s=SEED_MARKER_SIZE, color=RIGHT_COLOUR, zorder=3, transform=lifted)
+    ax.update_datalim(np.column_stack([values, np.full(len(values), y)]))
+    ax.autoscale_view(scaley=False)
+    return max(seen.values(), default=1) - 1
+
+
+def _room_above(ax, y: float, levels: int, bottom: float) -> None:
+    """Raise the top of an inverted y axis until levels stacked dots above y fit inside."""
+    radius = np.sqrt(SEED_MARKER_SIZE) / 2 + 2  # points, and a little air
+    top = ax.get_ylim()[1]
+    for _ in range(3):  # the points-to-data scale moves with the limits: settle it
+        height = ax.get_window_extent().height * 72 / ax.figure.dpi  # points
+        per_point = (bottom - top) / height
+        top = min(top, y - (levels * STACK_STEP_POINTS + radius) * per_point)
+        ax.set_ylim(bottom, top)
 
 
 def plot_seed_study(
@@ -470,9 +490,11 @@ def plot_seed_study(
     """
     names = list(runs)
     ax = ax or plt.subplots(figsize=(8, 0.55 * len(names) + 1.2))[1]
+    first_levels = 0
     for row, name in enumerate(names):
         values = np.asarray(runs[name], dtype=float)
-        _stacked_dots(ax, values, row - 0.1)
+        levels = _stacked_dots(ax, values, row - 0.1)
+        first_levels = levels if row == 0 else first_levels
         mean, std = values.mean(), values.std(ddof=1) if len(values) > 1 else 0.0
         ax.errorbar(mean, row + 0.25, xerr=std, fmt="D", color=OKABE_ITO["orange"], capsize=4,
                     zorder=4)  # fmt: skip
@@ -484,6 +506,7 @@ def plot_seed_study(
     ax.errorbar([], [], xerr=[], fmt="D", color=OKABE_ITO["orange"], capsize=4, label="mean +- std")
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.4, -0.6)
+    _room_above(ax, -0.1, first_levels, len(names) - 0.4)  # the top row's stack stays inside
     ax.set_xlabel(label)
     ax.grid(axis="x", alpha=0.3)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -601,6 +624,9 @@ def _grad_cam(
     return cam.cpu(), torch.softmax(logits.detach().float(), dim=0).cpu()
 
 
+GRAD_CAM_CMAP = "inferno"  # perceptually uniform, dark to bright: no rainbow (jet)
+
+
 def show_grad_cam(
     model: nn.Module,
     images,
@@ -611,13 +637,16 @@ def show_grad_cam(
     std: Sequence[float],
     layer: nn.Module | None = None,
     columns: int = 4,
-    alpha: float = 0.45,
-    cmap: str = "jet",
+    alpha: float = 0.5,
+    cmap: str = GRAD_CAM_CMAP,
 ):
     """A grid of photos with the Grad-CAM map of the predicted class laid over each.
 
     images: (N, 3, H, W) normalised (or a list of (3, H, W)); labels: (N,) or None. Titles say
-    'predicted (confidence)', marked as in show_predictions when labels are given. Notebook 06.
+    'predicted (confidence)', marked as in show_predictions when labels are given. The map is
+    drawn in a perceptually uniform colour map (inferno: dark is none, bright yellow the most
+    evidence; readable without colour vision, unlike jet) with a colour bar saying so.
+    Notebook 06.
     """
     images = list(images)
     if not images:
@@ -634,7 +663,14 @@ def show_grad_cam(
         true = None if labels is None else class_names[int(labels[index])]
         title, colour = verdict_title(class_names[predicted], float(probabilities[predicted]), true)
         imshow(image, mean, std, ax=ax)
-        ax.imshow(cam.numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+        overlay = ax.imshow(cam.numpy(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
         ax.set_title(title, color=colour, fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.9, 1))
+    bar = fig.colorbar(overlay, cax=fig.add_axes((0.92, 0.15, 0.015, 0.7)))
+    bar.solids.set_alpha(1)
+    bar.set_ticks([0, 0.5, 1])
+    bar.set_label(
+        "Grad-CAM evidence for the predicted class\n(1 = the most in that photo)", fontsize=8
+    )
+    bar.ax.tick_params(labelsize=8)
     return fig

@@ -181,7 +181,11 @@ def test_show_grad_cam_overlays_the_map_and_marks_mistakes():
     assert photo.get_array().shape == (SIZE, SIZE, 3)
     expected = viz.grad_cam(model, images[0]).numpy()
     np.testing.assert_allclose(np.asarray(overlay.get_array()), expected, atol=1e-6)
-    assert overlay.get_alpha() == pytest.approx(0.45)
+    assert overlay.get_alpha() == pytest.approx(0.5)
+    assert overlay.get_cmap().name == "inferno"  # perceptually uniform, not jet
+    bar = fig.axes[-1]  # the colour bar says what the colours mean
+    assert "Grad-CAM evidence" in bar.get_ylabel()
+    assert [t.get_text() for t in bar.get_yticklabels()] == ["0.0", "0.5", "1.0"]
     unlabelled = viz.show_grad_cam(
         model, images, class_names=["dark", "bright"], mean=mean, std=std, columns=2
     )

@@ -222,3 +222,22 @@ def test_run_comparison_and_sweep_plots_draw_their_data():
     ax = viz.plot_freeze_sweep(sweep)
     assert list(ax.get_lines()[0].get_ydata()) == [0.85, 0.92]
     assert list(ax.get_xticks()) == [0, 9]
+
+
+def test_every_seed_dot_lies_inside_the_axes():
+    """The issue's case: the best seed far right, and equal top-row seeds stacked upwards."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    runs = {"course": [0.95, 0.95, 0.95, 0.95, 0.987], "trap": [0.90, 0.91, 0.92, 0.90, 0.93]}
+    viz.plot_seed_study(runs, reference={"ImageNet's own head": 0.974}, ax=ax)
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    radius = np.sqrt(viz.SEED_MARKER_SIZE) * fig.dpi / 72 / 2  # pixels
+    dots = [
+        collection.get_offset_transform().transform(collection.get_offsets())[0]
+        for collection in ax.collections
+        if isinstance(collection, PathCollection) and len(collection.get_offsets())
+    ]
+    assert len(dots) == 10
+    for x, y in dots:
+        assert box.x0 + radius <= x <= box.x1 - radius, (x, box)
+        assert box.y0 + radius <= y <= box.y1 - radius, (y, box)
