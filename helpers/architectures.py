@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torchvision
+from matplotlib.text import Text
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
@@ -392,31 +393,62 @@ def family(name: str) -> str:
     return name.rstrip("0123456789_").split("_")[0].rstrip("0123456789")
 
 
-def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=None):
-    """ImageNet top-1 against GFLOPS (log scale); bubble area ~ parameters, colour = family.
+# The landscape's groups: colour-blind-safe (Okabe & Ito) colours, each with its own marker too.
+LANDSCAPE_KINDS = {
+    "early CNNs (AlexNet, VGG, GoogLeNet, Inception, SqueezeNet)": (
+        {"alexnet", "vgg", "googlenet", "inception", "squeezenet"}, "orange", "o"),
+    "residual CNNs (ResNet, ResNeXt, Wide ResNet, RegNet)": (
+        {"resnet", "resnext", "wide_resnet", "regnet"}, "blue", "s"),
+    "DenseNet": ({"densenet"}, "bluish green", "D"),
+    "mobile CNNs (MobileNet, MNASNet, ShuffleNet, EfficientNet)": (
+        {"mobilenet", "mnasnet", "shufflenet", "efficientnet", "efficientnet_v2"}, "sky blue", "^"),
+    "ConvNeXt": ({"convnext"}, "vermillion", "v"),
+    "transformers (ViT, Swin, MaxViT)": ({"vit", "swin", "maxvit"}, "reddish purple", "P"),
+}  # fmt: skip
 
-    Labels the Pareto front and the models named in label. Notebook 02.
+
+def landscape_kind(name: str) -> str:
+    """Which of LANDSCAPE_KINDS a torchvision model belongs to ("other" if none)."""
+    return next((k for k, (fams, _, _) in LANDSCAPE_KINDS.items() if family(name) in fams), "other")
+
+
+def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=None):
+    """ImageNet top-1 against GFLOPS (log scale); bubble area ~ parameters; colour and marker =
+    the kind of architecture (LANDSCAPE_KINDS: six groups, Okabe & Ito's colour-blind-safe
+    colours, each with its own marker).
+
+    Labels the Pareto front and the models named in label, placed so that no two overlap.
+    Notebook 02.
     """
+    from helpers.viz import OKABE_ITO
+
     if ax is None:
         _, ax = plt.subplots(figsize=(11, 6.5))
-    families = sorted({family(c.name) for c in cards})
-    colours = dict(zip(families, plt.cm.tab20(np.linspace(0, 1, len(families))), strict=True))
-    for fam in families:
-        members = [c for c in cards if family(c.name) == fam]
+    for kind, (_, colour, marker) in LANDSCAPE_KINDS.items():
+        members = [c for c in cards if landscape_kind(c.name) == kind]
+        if not members:
+            continue
         ax.scatter(
             [c.gflops for c in members],
             [c.acc1 for c in members],
             s=[8 + c.params_m * 2 for c in members],
-            color=colours[fam],
-            alpha=0.6,
+            color=OKABE_ITO[colour],
+            marker=marker,
+            alpha=0.65,
             edgecolors="black",
             linewidths=0.4,
-            label=fam,
+            label=kind,
         )
+    others = [c for c in cards if landscape_kind(c.name) == "other"]
+    if others:
+        ax.scatter([c.gflops for c in others], [c.acc1 for c in others], color="grey",
+                   label="other")  # fmt: skip
     front = pareto_front(cards)
     ax.plot([c.gflops for c in front], [c.acc1 for c in front], "k--", lw=0.8, alpha=0.6)
     ax.set_xscale("log")
     ax.margins(x=0.1)  # room for the labels of the right-most models
+    ax.set_xlim(ax.get_xlim())  # fixed now: labels are placed in the final screen positions
+    ax.set_ylim(ax.get_ylim())
     to_label = {c.name for c in front} | set(label)
     _annotate_without_overlap(ax, [(c.name, c.gflops, c.acc1) for c in cards if c.name in to_label])
     ax.set_xlabel("GFLOPS per image (torchvision metadata, multiply-adds; log scale)")
@@ -426,7 +458,7 @@ def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=Non
         "dashed: Pareto front)"
     )
     ax.grid(alpha=0.3, which="both")
-    legend = ax.legend(fontsize=7, ncol=2, loc="lower right", title="family", title_fontsize=7)
+    legend = ax.legend(fontsize=7, loc="lower right", title="kind", title_fontsize=7)
     for handle in legend.legend_handles:  # one marker size in the legend, whatever the bubbles
         handle.set_sizes([25])
     return ax
@@ -436,12 +468,19 @@ def _annotate_without_overlap(ax, points: Sequence[tuple[str, float, float]]) ->
     """Label (text, x, y) points, nudging a label down or up until it overlaps no earlier one."""
     renderer = ax.figure.canvas.get_renderer()
     placed = []
+    offsets = [(5 * side, dy) for dy in (-3, -12, 6, -21, 15, -30, 24, -39, 33, -48, 42,
+                                         -57, 51, -66, 60)
+               for side in (1, -1)]  # right of the point first, then left  # fmt: skip
     for text, x, y in points:
-        for dy in (-3, -12, 6, -21, 15, -30, 24):
+        for dx, dy in offsets:
             annotation = ax.annotate(
-                text, (x, y), fontsize=7, xytext=(5, dy), textcoords="offset points"
-            )
-            box = annotation.get_window_extent(renderer).expanded(1.02, 1.1)
+                text, (x, y), fontsize=7, xytext=(dx, dy), textcoords="offset points",
+                ha="left" if dx > 0 else "right",
+                arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.4"} if abs(dy) > 12 else None,
+            )  # fmt: skip
+            # the text's own box: an annotation's extent would include its leader line
+            annotation.update_positions(renderer)
+            box = Text.get_window_extent(annotation, renderer).expanded(1.02, 1.1)
             if not any(box.overlaps(other) for other in placed):
                 break
             annotation.remove()

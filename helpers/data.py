@@ -698,7 +698,7 @@ class FolderSurvey:
     def __str__(self, examples: int = 10) -> str:
         table = self._table()
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-        lines = [f"{self.folder} ({self._layout()})"]
+        lines = [f"{shown(self.folder)} ({self._layout()})"]
         for name, *numbers in table:
             cells = [name.ljust(widths[0]), *map(str.rjust, numbers, widths[1:])]
             lines.append("  " + "  ".join(cells))
@@ -722,7 +722,7 @@ class FolderSurvey:
 
     def _repr_markdown_(self, examples: int = 10) -> str:
         table = self._table()
-        lines = [f"**Survey of `{self.folder}`** ({self._layout()})", ""]
+        lines = [f"**Survey of `{shown(self.folder)}`** ({self._layout()})", ""]
         lines += ["| " + " | ".join(row) + " |" for row in table[:1]]
         lines.append("|" + "---|" + "---:|" * (len(table[0]) - 1))
         lines += ["| " + " | ".join(row) + " |" for row in table[1:]]

@@ -64,13 +64,15 @@ def shown(path: str | Path) -> str:
     temporary folder "<temp>/my_model.pt", under the home folder "~/.cache/torch/...", under
     the working folder relative to it ("../data/..."), else as it is."""
     path = Path(path)
-    absolute = path.resolve() if path.is_absolute() or path.exists() else path.absolute()
-    for root, name in sorted(_roots(), key=lambda r: -len(r[0].resolve().parts)):
-        try:
-            relative = absolute.relative_to(root.resolve())
-        except ValueError:
-            continue
-        return name if relative == Path() else f"{name}/{relative.as_posix()}"
+    absolute = Path(os.path.abspath(path))  # links not followed: the path as it was used
+    roots = sorted(_roots(), key=lambda r: -len(Path(os.path.abspath(r[0])).parts))
+    for candidate, resolve in ((absolute, os.path.abspath), (absolute.resolve(), os.path.realpath)):
+        for root, name in roots:
+            try:
+                relative = candidate.relative_to(resolve(root))
+            except ValueError:
+                continue
+            return name if relative == Path() else f"{name}/{relative.as_posix()}"
     return os.path.relpath(absolute) if absolute.is_relative_to(Path.cwd().parent) else str(path)
 
 

@@ -217,14 +217,43 @@ def test_landscape_plot_labels_the_front_without_overlaps():
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+    from matplotlib.text import Text
+
+    from helpers.viz import OKABE_ITO
 
     cards = arch.landscape()
-    ax = arch.plot_landscape(cards, label=["alexnet", "vgg16", "resnet18"])
+    tour = [
+        "alexnet",
+        "vgg16",
+        "googlenet",
+        "resnet18",
+        "resnet50",
+        "densenet121",
+        "mobilenet_v3_small",
+        "efficientnet_b0",
+        "convnext_tiny",
+        "vit_b_16",
+    ]  # notebook 02's
+    ax = arch.plot_landscape(cards, label=tour)
     labels = {text.get_text() for text in ax.texts}
-    assert labels == {c.name for c in arch.pareto_front(cards)} | {"alexnet", "vgg16", "resnet18"}
+    assert labels == {c.name for c in arch.pareto_front(cards)} | set(tour)
     renderer = ax.figure.canvas.get_renderer()
-    boxes = [text.get_window_extent(renderer) for text in ax.texts]
+    ax.figure.canvas.draw()
+    boxes = [Text.get_window_extent(text, renderer) for text in ax.texts]  # without leaders
     assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    # a few groups in colour-blind-safe colours, each with its own marker, not 20 pastel pairs
+    legend = ax.get_legend()
+    assert len(legend.get_texts()) <= 7
+    safe = {to_hex(colour) for colour in OKABE_ITO.values()}
+    colours = {to_hex(c.get_facecolor()[0][:3]) for c in ax.collections if len(c.get_offsets())}
+    assert colours <= safe, colours - safe
+    markers = [
+        tuple(c.get_paths()[0].vertices.round(3).flatten())
+        for c in ax.collections
+        if len(c.get_offsets())
+    ]
+    assert len(set(markers)) == len(markers)  # no two groups share a marker shape
     plt.close("all")
 
 

@@ -41,6 +41,10 @@ def test_paths_are_shown_as_a_reader_recognises_them(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA_DIR", str(data_folder))
     assert shown(data_folder / "hymenoptera_data") == "$COURSE_DATA_DIR/hymenoptera_data"
     assert shown(data_folder) == "$COURSE_DATA_DIR"
+    data_folder.mkdir(parents=True)
+    (tmp_path / "link").symlink_to(data_folder)  # a link is shown as used, not followed
+    if not tmp_path.is_relative_to(Path.home()):
+        assert not shown(tmp_path / "link" / "x.jpg").startswith("$COURSE_DATA_DIR")
     monkeypatch.delenv("COURSE_DATA_DIR")
     temporary = Path(tempfile.gettempdir())
     assert (
