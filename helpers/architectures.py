@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torchvision
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.flop_counter import FlopCounterMode
@@ -446,11 +447,19 @@ def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=Non
     front = pareto_front(cards)
     ax.plot([c.gflops for c in front], [c.acc1 for c in front], "k--", lw=0.8, alpha=0.6)
     ax.set_xscale("log")
-    ax.margins(x=0.1)  # room for the labels of the right-most models
+    ax.margins(x=0.1, y=0.08)  # room for the labels of the right-most models, the top bubbles
     ax.set_xlim(ax.get_xlim())  # fixed now: labels are placed in the final screen positions
     ax.set_ylim(ax.get_ylim())
     to_label = {c.name for c in front} | set(label)
-    _annotate_without_overlap(ax, [(c.name, c.gflops, c.acc1) for c in cards if c.name in to_label])
+    pixels_per_point = ax.figure.dpi / 72
+    markers = []  # each bubble's box on screen: a label should not hide one
+    for c in cards:
+        x, y = ax.transData.transform((c.gflops, c.acc1))
+        radius = np.sqrt(8 + c.params_m * 2) / 2 * pixels_per_point
+        markers.append(Bbox.from_extents(x - radius, y - radius, x + radius, y + radius))
+    _annotate_without_overlap(
+        ax, [(c.name, c.gflops, c.acc1) for c in cards if c.name in to_label], markers
+    )
     ax.set_xlabel("GFLOPS per image (torchvision metadata, multiply-adds; log scale)")
     ax.set_ylabel("ImageNet-1k top-1 accuracy (%)")
     ax.set_title(
@@ -464,27 +473,43 @@ def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=Non
     return ax
 
 
-def _annotate_without_overlap(ax, points: Sequence[tuple[str, float, float]]) -> None:
-    """Label (text, x, y) points, nudging a label down or up until it overlaps no earlier one."""
+def _annotate_without_overlap(
+    ax, points: Sequence[tuple[str, float, float]], obstacles: Sequence[Bbox] = ()
+) -> None:
+    """Label (text, x, y) points, nudging a label down or up (right of the point, then left)
+    until it lies inside the axes and overlaps no earlier label and, where some place allows
+    it, no obstacle (a marker's box on screen)."""
     renderer = ax.figure.canvas.get_renderer()
-    placed = []
+    frame = ax.get_window_extent(renderer)  # labels stay inside the axes
+    placed: list[Bbox] = []
     offsets = [(5 * side, dy) for dy in (-3, -12, 6, -21, 15, -30, 24, -39, 33, -48, 42,
                                          -57, 51, -66, 60)
                for side in (1, -1)]  # right of the point first, then left  # fmt: skip
     for text, x, y in points:
-        for dx, dy in offsets:
-            annotation = ax.annotate(
-                text, (x, y), fontsize=7, xytext=(dx, dy), textcoords="offset points",
-                ha="left" if dx > 0 else "right",
-                arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.4"} if abs(dy) > 12 else None,
-            )  # fmt: skip
-            # the text's own box: an annotation's extent would include its leader line
-            annotation.update_positions(renderer)
-            box = Text.get_window_extent(annotation, renderer).expanded(1.02, 1.1)
-            if not any(box.overlaps(other) for other in placed):
+        box = None
+        for avoid in ([*placed, *obstacles], placed):  # markers too if possible, labels always
+            for dx, dy in offsets:
+                annotation = ax.annotate(
+                    text, (x, y), fontsize=7, xytext=(dx, dy), textcoords="offset points",
+                    ha="left" if dx > 0 else "right",
+                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.4"}
+                    if abs(dy) > 12 or abs(dx) > 5 else None,
+                )  # fmt: skip
+                # the text's own box: an annotation's extent would include its leader line
+                annotation.update_positions(renderer)
+                candidate = Text.get_window_extent(annotation, renderer).expanded(1.02, 1.1)
+                inside = (
+                    frame.containsx(candidate.x0)
+                    and frame.containsx(candidate.x1)
+                    and (frame.containsy(candidate.y0) and frame.containsy(candidate.y1))
+                )
+                if inside and not any(candidate.overlaps(other) for other in avoid):
+                    box = candidate
+                    break
+                annotation.remove()
+            if box is not None:
                 break
-            annotation.remove()
-        else:
+        if box is None:
             annotation = ax.annotate(
                 text, (x, y), fontsize=7, xytext=(5, -3), textcoords="offset points"
             )
