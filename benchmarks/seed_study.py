@@ -10,9 +10,11 @@ with its final-epoch and best-epoch val accuracy and the phase of both.
 The digits, and every strategy of notebook 05's decision matrix, are in
 benchmarks/strategy_study.py.
 
-Each study writes helpers/study_results/<study>.json with the commit, date, machine and
-recipes.recipe_fingerprint(): tests/test_results.py fails when a saved table describes a
-recipe that has changed since. Notebook 04 loads it with helpers.results.load_study.
+Each study writes helpers/study_results/<study>.json with the commit, date, machine, library
+versions and results.study_fingerprint(): tests/test_results.py fails when a saved table
+describes code or settings that have changed since. After a change that should move no number
+(a refactor), --verify SEED reruns one seed in minutes and restamps the table if every epoch
+matches. Notebook 04 loads it with helpers.results.load_study.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from helpers import data, models, recipes, training
+from helpers import data, models, recipes, results, training
 
 RESULTS = Path(__file__).resolve().parents[1] / "helpers" / "study_results"  # package data
 SEEDS = (0, 1, 2, 3, 4)
@@ -106,6 +108,40 @@ def hymenoptera_study(seeds: tuple[int, ...], variants: list[str], baselines: bo
     }
 
 
+def verify(study: str, seed: int, path: Path) -> None:
+    """Run seed of ImageNet's own head, the probe and the course recipe again; if each matches
+    the saved table exactly, restamp it with today's fingerprint and say so in its meta."""
+    saved = json.loads(path.read_text())
+    index = saved["seeds"].index(seed)
+    again = hymenoptera_study((seed,), ["course"])
+    differs = []
+    if again["imagenet_head"] != saved["imagenet_head"]:
+        differs.append(f"ImageNet's own head {again['imagenet_head']} != {saved['imagenet_head']}")
+    for name in ("probe", "course"):
+        now, then = (
+            again["runs"][name][0]["val_accuracy"],
+            saved["runs"][name][index]["val_accuracy"],
+        )
+        if now != then:
+            differs.append(f"{name}, seed {seed}: {now} != {then}")
+    if differs:
+        raise SystemExit("not restamped; the numbers moved:\n" + "\n".join(differs))
+    old = saved["meta"]["recipe_fingerprint"]
+    saved["meta"].update(results.study_meta(study, saved["meta"]["backbone"]))
+    saved["meta"].setdefault("verified", []).append(
+        {
+            "commit": _commit(),
+            "date": datetime.date.today().isoformat(),
+            "previous_fingerprint": old,
+            "checked": f"seed {seed}: ImageNet's own head, the probe and the course recipe, "
+            "every epoch's val accuracy identical to the table",
+        }
+    )
+    path.write_text(json.dumps(saved, indent=1) + "\n")
+    print(f"verified seed {seed}: every epoch identical; {path} restamped {old} -> "
+          f"{saved['meta']['recipe_fingerprint']}")  # fmt: skip
+
+
 def _commit() -> str:
     result = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=RESULTS.parent
@@ -128,7 +164,18 @@ def main() -> None:
     parser.add_argument(
         "--add", action="store_true", help="run only --variants and add them to the saved table"
     )
+    parser.add_argument(
+        "--verify",
+        type=int,
+        metavar="SEED",
+        help="after a change that should not move any number: run one seed of the baselines and "
+        "the course recipe again and, if every epoch matches the saved table, record the new "
+        "fingerprint (minutes instead of the whole study); otherwise say what differs",
+    )
     args = parser.parse_args()
+    if args.verify is not None:
+        verify(args.study, args.verify, args.out or RESULTS / f"{args.study}.json")
+        return
     start = time.perf_counter()
     out = args.out or RESULTS / f"{args.study}.json"
     seeds = tuple(args.seeds or SEEDS)
@@ -137,7 +184,7 @@ def main() -> None:
     if args.add:
         saved = json.loads(out.read_text())
         if saved["seeds"] != list(seeds) or saved["meta"]["recipe_fingerprint"] != (
-            recipes.recipe_fingerprint()
+            results.study_fingerprint(args.study)
         ):
             raise SystemExit(f"{out} has other seeds or another recipe: run the whole study")
         saved["runs"].update(table["runs"])
@@ -147,9 +194,8 @@ def main() -> None:
     if args.add:
         minutes += table["meta"]["minutes"]
     table["meta"] = {
-        "study": args.study,
-        "recipe_fingerprint": recipes.recipe_fingerprint(),
-        "backbone": models.DEFAULT_BACKBONE,  # every run of the study uses the default backbone
+        # every run of the study uses the default backbone
+        **results.study_meta(args.study, models.DEFAULT_BACKBONE),
         "commit": _commit(),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "

@@ -12,7 +12,7 @@ at comparison.DIGITS_SIZE px). Each cell runs each of its strategies
 comparison.run_strategy, the function notebook 05 calls for its live seed, and records the
 final and the best epoch. The table is rewritten after every cell, so an interrupted study
 keeps what it finished; it goes to helpers/study_results/strategies.json with the commit, date,
-machine and recipes.recipe_fingerprint(). Notebook 05 loads it with
+machine and results.study_fingerprint("strategies"). Notebook 05 loads it with
 results.load_study("strategies").
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import torch
 
-from helpers import comparison, recipes
+from helpers import comparison, results
 
 RESULTS = Path(__file__).resolve().parents[1] / "helpers" / "study_results"  # package data
 
@@ -48,8 +48,7 @@ def _commit() -> str:
 
 def _meta(started: float, complete: bool) -> dict:
     return {
-        "study": "strategies",
-        "recipe_fingerprint": recipes.recipe_fingerprint(),
+        **results.study_meta("strategies"),
         "commit": _commit(),
         "date": datetime.date.today().isoformat(),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, torch "
@@ -86,6 +85,39 @@ def run_cell(
     }
 
 
+def verify(path: Path, seed: int, cells: list[str], strategies: list[str] | None) -> None:
+    """Run seed of each strategy in cells again; restamp the table if every epoch matches."""
+    saved = json.loads(path.read_text())
+    index = saved["seeds"].index(seed)
+    differs, checked = [], []
+    for cell in cells:
+        size, similarity = cell.split()
+        study = comparison.StudyData(similarity)
+        for strategy in strategies or comparison.STUDY_STRATEGIES[similarity]:
+            now = comparison.run_strategy(study, size, strategy, seed)
+            then = saved["cells"][cell]["runs"][strategy][index]
+            keys = ("val_accuracy", "final", "best") if now["epochs"] else ("final",)
+            if any(now[key] != then[key] for key in keys):
+                differs.append(f"{cell}, {strategy}: {now['final']} != {then['final']}")
+            checked.append(f"{cell}: {strategy}")
+            print(f"{cell}, {strategy}, seed {seed}: {'same' if not differs else 'DIFFERS'}")
+    if differs:
+        raise SystemExit("not restamped; the numbers moved:\n" + "\n".join(differs))
+    old = saved["meta"]["recipe_fingerprint"]
+    saved["meta"].update({key: value for key, value in results.study_meta("strategies").items()})
+    saved["meta"].setdefault("verified", []).append(
+        {
+            "commit": _commit(),
+            "date": datetime.date.today().isoformat(),
+            "previous_fingerprint": old,
+            "checked": f"seed {seed}, every epoch's val accuracy identical to the table: "
+            + "; ".join(checked),
+        }
+    )
+    path.write_text(json.dumps(saved, indent=1) + "\n")
+    print(f"verified: {path} restamped {old} -> {saved['meta']['recipe_fingerprint']}")
+
+
 def _complete(table: dict) -> bool:
     """Whether every cell has every one of its strategies."""
     return all(
@@ -118,16 +150,26 @@ def main() -> None:
         help="torch threads (default torch's own); 1 for several studies side by side: torch's "
         "threads slow down many times over when other processes share the cores",
     )
+    parser.add_argument(
+        "--verify",
+        type=int,
+        metavar="SEED",
+        help="run this seed of --cells (and --strategies) again and restamp the table with "
+        "today's fingerprint if every epoch matches it; otherwise say what differs",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.verify is not None:
+        verify(args.out, args.verify, args.cells, args.strategies)
+        return
     started = time.perf_counter()
     table = {"seeds": args.seeds, "cells": {}}
     previous_minutes = 0.0
     if args.out.is_file():
         saved = json.loads(args.out.read_text())
         if saved["seeds"] == args.seeds and saved["meta"]["recipe_fingerprint"] == (
-            recipes.recipe_fingerprint()
+            results.study_fingerprint("strategies")
         ):
             table["cells"] = saved["cells"]
             previous_minutes = saved["meta"]["minutes"]
@@ -136,7 +178,7 @@ def main() -> None:
     for path in args.merge or ():
         part = json.loads(path.read_text())
         if part["seeds"] != args.seeds or part["meta"]["recipe_fingerprint"] != (
-            recipes.recipe_fingerprint()
+            results.study_fingerprint("strategies")
         ):
             raise SystemExit(f"{path} has other seeds or another recipe: it cannot be merged")
         minutes += part["meta"]["minutes"]

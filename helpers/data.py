@@ -34,6 +34,7 @@ from torchvision import transforms
 from tqdm.auto import tqdm
 
 from helpers.files import shown
+from helpers.machine import cpu_limit
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
 
 HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
@@ -55,6 +56,16 @@ HYMENOPTERA_EXCLUDE = ("ants/imageNotFound.gif",)
 # The PyTorch tutorial's transforms: RandomResizedCrop(224) at torchvision's default scale,
 # cropped from the full-resolution photo; Resize(256) and CenterCrop(224) for validation.
 TUTORIAL_CROP_SCALE = (0.08, 1.0)
+TUTORIAL_RESIZE_SIZE = 256
+# How every photo is resized, for every backbone: bilinear. timm's config for
+# tf_efficientnet_lite0 names bicubic; benchmarks/interpolation.py measured both on ImageNet's
+# own head: 389 of 397 hymenoptera photos right either way (the very same photos), and bilinear
+# resizes in about half the time. The course's other resize, the shrink on decoding, matches it.
+INTERPOLATION = transforms.InterpolationMode.BILINEAR
+_PIL_RESAMPLING = {
+    transforms.InterpolationMode.BILINEAR: Image.Resampling.BILINEAR,
+    transforms.InterpolationMode.BICUBIC: Image.Resampling.BICUBIC,
+}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
 
@@ -194,10 +205,13 @@ def check_structure(folder: Path) -> None:
 
 
 def find_bad_images(root: str | Path) -> list[Path]:
-    """Image files under root (by suffix) that PIL cannot fully decode, sorted. Notebook 04."""
+    """Photos under root (by the survey's rules for names: _name_rule) that PIL cannot fully
+    decode, sorted. Notebook 04."""
+    root = Path(root)
+    split_layout = all((root / split).is_dir() for split in SPLITS)
     bad = []
-    for path in sorted(Path(root).rglob("*")):
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+    for path in _files_under(root):
+        if _name_rule(path.relative_to(root).parts, split_layout) is None:
             try:
                 with Image.open(path) as image:
                     image.load()
@@ -236,16 +250,21 @@ def load_photo(path: str | Path | BinaryIO, short_side: int | None = None) -> Im
 
 
 def _decode(image: Image.Image, short_side: int | None) -> Image.Image:
-    if short_side is not None:
-        image.draft("RGB", (short_side, short_side))  # JPEG only: decode at 1/2, 1/4 or 1/8
-    ImageOps.exif_transpose(image, in_place=True)  # no-op without an orientation tag
-    image = _to_rgb(image)
+    image = _upright_rgb(image, short_side)
     if short_side is None:
         return image
     size = _shrunk_size(image.width, image.height, short_side)
     if size != image.size:
-        image = image.resize(size, Image.Resampling.BILINEAR, reducing_gap=3.0)
+        image = image.resize(size, _PIL_RESAMPLING[INTERPOLATION], reducing_gap=3.0)
     return image
+
+
+def _upright_rgb(image: Image.Image, short_side: int | None) -> Image.Image:
+    """image decoded upright in 8-bit RGB; a JPEG at the smallest scale that keeps short_side."""
+    if short_side is not None:
+        image.draft("RGB", (short_side, short_side))  # JPEG only: decode at 1/2, 1/4 or 1/8
+    ImageOps.exif_transpose(image, in_place=True)  # no-op without an orientation tag
+    return _to_rgb(image)
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -386,8 +405,9 @@ class LazyImages(PhotoDataset):
 class DecodedImageFolder(DecodedImages):
     """Like torchvision's ImageFolder, but every image is decoded once and kept in memory.
 
-    folder holds one sub-folder per class; files with an IMAGE_SUFFIXES suffix directly in them
-    are used, in sorted order, except those named in exclude ("ants/x.jpg"). Notebook 04.
+    folder holds one sub-folder per class; the photos directly in them (by survey_folder's
+    rules for file names) are used, in sorted order, except those named in exclude
+    ("ants/x.jpg"). Notebook 04.
     """
 
     advice = "Remove them, or pass them in exclude= (see find_bad_images)."
@@ -409,26 +429,33 @@ class DecodedImageFolder(DecodedImages):
 def _class_folder_samples(
     folder: Path, exclude: frozenset[str]
 ) -> tuple[list[str], list[tuple[Path, int]]]:
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    """(classes, [(photo, class index)]) of the photos directly in folder's class folders, by
+    the survey's rules for folders and file names (_is_class_folder, _name_rule)."""
+    classes = sorted(p.name for p in folder.iterdir() if _is_class_folder(p))
     if not classes:
         raise DatasetError(f"{folder} has no class folders (expected e.g. ants/ and bees/).")
     samples = []
     for index, cls in enumerate(classes):
         for path in sorted((folder / cls).iterdir()):
-            if path.suffix.lower() in IMAGE_SUFFIXES and f"{cls}/{path.name}" not in exclude:
+            name = f"{cls}/{path.name}"
+            if (
+                path.is_file()
+                and _name_rule((cls, path.name), False) is None
+                and name not in exclude
+            ):
                 samples.append((path, index))
     return classes, samples
 
 
 def train_transform(
-    size: int, mean, std, augment: bool = True, crop_scale: tuple[float, float] = CROP_SCALE
+    size: int, mean, std, crop_scale: tuple[float, float] = CROP_SCALE
 ) -> transforms.Compose:
-    """Random resized crop (crop_scale of the area) and flip; the val transform if not augment."""
-    if not augment:
-        return val_transform(size, round(size * 256 / 224), mean, std)
+    """Random resized crop (crop_scale of the area) and flip."""
     return transforms.Compose(
         [
-            transforms.RandomResizedCrop(size, scale=crop_scale, antialias=True),
+            transforms.RandomResizedCrop(
+                size, scale=crop_scale, interpolation=INTERPOLATION, antialias=True
+            ),
             transforms.RandomHorizontalFlip(),
             transforms.ToTensor(),
             transforms.Normalize(mean, std),
@@ -440,7 +467,7 @@ def val_transform(size: int, resize_size: int, mean, std) -> transforms.Compose:
     """Resize the short side to resize_size, then centre-crop size x size."""
     return transforms.Compose(
         [
-            transforms.Resize(resize_size, antialias=True),
+            transforms.Resize(resize_size, interpolation=INTERPOLATION, antialias=True),
             transforms.CenterCrop(size),
             transforms.ToTensor(),
             transforms.Normalize(mean, std),
@@ -469,11 +496,9 @@ def _preprocessing(
     """({"train": transform, "val": transform}, resize size, mean, std) for a backbone."""
     spec = backbone_spec(backbone)
     resize_size = resize_size_for(size, backbone)
-    split_transforms = {
-        "train": train_transform(size, spec.mean, spec.std, augment, crop_scale),
-        "val": val_transform(size, resize_size, spec.mean, spec.std),
-    }
-    return split_transforms, resize_size, spec.mean, spec.std
+    val = val_transform(size, resize_size, spec.mean, spec.std)
+    train = train_transform(size, spec.mean, spec.std, crop_scale) if augment else val
+    return {"train": train, "val": val}, resize_size, spec.mean, spec.std
 
 
 def image_datasets(
@@ -489,7 +514,7 @@ def image_datasets(
 
     Preprocessing follows the backbone (its mean/std): train gets a random resized crop and a
     flip (unless augment=False; crop_scale: the share of the area a crop keeps), val a resize
-    to 256/224 * size and a centre crop. exclude
+    to the backbone's resize size (resize_size_for) and a centre crop. exclude
     names files to leave out, relative to a split, e.g. "ants/imageNotFound.gif".
     """
     root = Path(root)
@@ -525,7 +550,7 @@ def tutorial_datasets(
     spec = backbone_spec(backbone)
     split_transforms = {
         "train": train_transform(224, spec.mean, spec.std, crop_scale=TUTORIAL_CROP_SCALE),
-        "val": val_transform(224, 256, spec.mean, spec.std),
+        "val": val_transform(224, TUTORIAL_RESIZE_SIZE, spec.mean, spec.std),
     }
     return {
         split: DecodedImageFolder(
@@ -537,11 +562,15 @@ def tutorial_datasets(
 
 @dataclasses.dataclass(frozen=True)
 class _Probe:
-    """What the survey learnt from a file: content hash, upright size, or why it is unusable."""
+    """What the survey learnt from a file: content hash, upright size, file format, colour mode
+    and distinct colours (counted on the small decode), or why it is unusable."""
 
     digest: str | None
     size: tuple[int, int] | None
     problem: str | None
+    format: str | None = None
+    mode: str | None = None
+    colours: int | None = None
 
 
 def _probe(path: Path) -> _Probe:
@@ -554,34 +583,38 @@ def _probe(path: Path) -> _Probe:
         content = path.read_bytes()
     except OSError as error:
         return _Probe(None, None, f"cannot be read ({error.strerror or error})")
-    probe = _Probe(hashlib.sha256(content).hexdigest(), *_inspect(path, content))
+    probe = _inspect(path, content, hashlib.sha256(content).hexdigest())
     _probed[os.fspath(path)] = (*stamp, probe)
     return probe
 
 
-def _inspect(path: Path, content: bytes) -> tuple[tuple[int, int] | None, str | None]:
-    """(upright (width, height), None) for a photo that decodes, else (None, the reason)."""
+def _inspect(path: Path, content: bytes, digest: str) -> _Probe:
+    """What a photo that decodes is (upright size, format, mode, colours), else why not."""
     if not content:
-        return None, "empty file (0 bytes): copy the photo again"
+        return _Probe(digest, None, "empty file (0 bytes): copy the photo again")
     try:
         with Image.open(io.BytesIO(content)) as image:
             width, height = image.size
+            format_, mode = image.format, image.mode
             if image.getexif().get(_ORIENTATION) in (5, 6, 7, 8):  # turned by 90 degrees
                 width, height = height, width
-            _decode(image, PROBE_SIDE)
+            small = _upright_rgb(image, PROBE_SIDE)
+            colours = len(small.getcolors(small.width * small.height))
     except UnidentifiedImageError:
         if path.suffix.lower() in HEIC_SUFFIXES:
-            return None, (
+            return _Probe(digest, None, (
                 "HEIC photo (an iPhone's format), which PIL cannot read here: convert it to "
                 "JPEG (on the iPhone: Settings > Camera > Formats > Most Compatible; on a Mac: "
                 "open it in Preview, File > Export, JPEG)"
-            )
-        return None, f"not an image that PIL can read, despite its {path.suffix} name"
+            ))  # fmt: skip
+        reason = f"not an image that PIL can read, despite its {path.suffix} name"
+        return _Probe(digest, None, reason)
     except Image.DecompressionBombError:
-        return None, "too large to decode safely (PIL's limit against decompression bombs)"
+        reason = "too large to decode safely (PIL's limit against decompression bombs)"
+        return _Probe(digest, None, reason)
     except Exception as error:  # a damaged file can make a decoder raise almost anything
-        return None, f"damaged: PIL cannot decode it ({error})"
-    return (width, height), None
+        return _Probe(digest, None, f"damaged: PIL cannot decode it ({error})")
+    return _Probe(digest, (width, height), None, format_, mode, colours)
 
 
 def _name_rule(parts: tuple[str, ...], split_layout: bool) -> str | None:
@@ -636,7 +669,8 @@ class FolderSurvey:
     splits: {"train": {class: photos}, "val": {...}} when the folder has train/ and val/, else
     None (folder_datasets splits used). sizes: {photo: upright (width, height)}. skipped:
     [(file, why)] for every other file. warnings: what hurts results. errors: what stops
-    folder_datasets. digests: {photo: SHA-256 of its bytes}.
+    folder_datasets. digests: {photo: SHA-256 of its bytes}. facts: {photo: (file format,
+    colour mode, distinct colours in the small decode)}, for viz.survey_images.
     """
 
     folder: Path
@@ -648,6 +682,7 @@ class FolderSurvey:
     warnings: list[str] = dataclasses.field(default_factory=list)
     errors: list[str] = dataclasses.field(default_factory=list)
     digests: dict[Path, str] = dataclasses.field(default_factory=dict)
+    facts: dict[Path, tuple[str, str, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -771,7 +806,7 @@ def survey_folder(folder: str | Path, exclude: Sequence[str] = ()) -> FolderSurv
     }
     classes = sorted({cls for names in found.values() for cls in names})
     by_place = {place: {cls: [] for cls in classes} for place in places}
-    sizes, digests, skipped = {}, {}, []
+    sizes, digests, facts, skipped = {}, {}, {}, []
     excluded = {Path(name).as_posix() for name in exclude}
     for path in _files_under(folder):
         parts = path.relative_to(folder).parts
@@ -785,11 +820,13 @@ def survey_folder(folder: str | Path, exclude: Sequence[str] = ()) -> FolderSurv
         place, cls = (parts[0], parts[1]) if split_layout else ("", parts[0])
         by_place[place][cls].append(path)
         sizes[path], digests[path] = probe.size, probe.digest
+        facts[path] = (probe.format, probe.mode, probe.colours)
     # files came in sorted order, and train/ sorts before val/, so these lists are sorted too
     used = {cls: [p for place in places for p in by_place[place][cls]] for cls in classes}
     survey = FolderSurvey(
-        folder, classes, used, by_place if split_layout else None, sizes, skipped, digests=digests
-    )
+        folder, classes, used, by_place if split_layout else None, sizes, skipped,
+        digests=digests, facts=facts,
+    )  # fmt: skip
     survey.errors = _survey_errors(survey)
     survey.warnings = _survey_warnings(survey)
     return survey
@@ -1072,9 +1109,7 @@ def _link_or_copy(plan: dict[str, Path], folder: Path) -> None:
 
 
 def _cpu_count() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+    return cpu_limit().cpus
 
 
 def default_num_workers(dataset: Dataset | None = None) -> int:

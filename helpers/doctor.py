@@ -54,6 +54,7 @@ def _torchvision_ops() -> tuple[str, str]:
 def _device() -> tuple[str, str]:
     import torch
 
+    from helpers.machine import cpu_limit
     from helpers.training import pick_device
 
     device = pick_device()
@@ -61,7 +62,9 @@ def _device() -> tuple[str, str]:
         return OK, f"device: cuda ({torch.cuda.get_device_name(0)})"
     if device.type == "mps":
         return OK, "device: mps (Apple GPU)"
-    return OK, f"device: cpu, {torch.get_num_threads()} threads (every notebook is sized for this)"
+    count = torch.get_num_threads()
+    threads = f"{count} thread{'s' * (count != 1)} (limit {cpu_limit()})"
+    return OK, f"device: cpu, {threads}; every notebook is sized for this"
 
 
 def _data() -> tuple[str, str]:

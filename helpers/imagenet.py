@@ -25,7 +25,7 @@ from torchvision import transforms
 from tqdm.auto import tqdm
 
 # load_photo: the one way the course opens a photo (upright by EXIF, alpha on white)
-from helpers.data import backbone_val_transform
+from helpers.data import INTERPOLATION, backbone_val_transform
 from helpers.data import load_photo as load_photo
 from helpers.models import ANT_CLASS, BEE_CLASS, backbone_spec, imagenet_categories
 from helpers.viz import OKABE_ITO, imshow
@@ -323,7 +323,8 @@ def plot_preprocessing(image: Image.Image, backbone: str, axes=None):
     spec = backbone_spec(backbone)
     if axes is None:
         axes = plt.subplots(1, 4, figsize=(14, 3.4), width_ratios=[1.3, 1, 1, 1.6])[1]
-    resized = transforms.Resize(spec.resize_size, antialias=True)(image)
+    resize = transforms.Resize(spec.resize_size, interpolation=INTERPOLATION, antialias=True)
+    resized = resize(image)
     cropped = transforms.CenterCrop(spec.input_size)(resized)
     pixels = transforms.ToTensor()(cropped)
     normalised = normalise(pixels, spec.mean, spec.std)

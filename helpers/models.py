@@ -17,6 +17,12 @@ from torch import nn
 from torchvision.models import ResNet18_Weights
 
 from helpers.anatomy import find_head, remove_head, replace_head
+from helpers.machine import limit_threads
+
+# torch starts one thread per host core, even in a container allowed 2 of a server's 64. Capped
+# here, the lowest module every notebook imports (anatomy sits beside machine, on layer 0), so
+# it happens once, before a notebook's first torch computation. The only import side effect.
+limit_threads()
 
 __all__ = [  # find_head, replace_head and remove_head live in helpers.anatomy
     "BACKBONES",

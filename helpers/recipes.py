@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import hashlib
-import inspect
-import json
 from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from helpers import anatomy, data, freezing, models, training
+from helpers import anatomy, freezing, models, training
 
 # The course recipe. Start the fine-tune from a head that already predicts well: ImageNet's own
 # rows when the classes are ImageNet classes (ants, bees), else a probe (the head alone learns
@@ -287,21 +284,3 @@ def tutorial_finetune(
         phase="probe" if fixed_feature_extractor else "fine-tune",
     )
     return model, history
-
-
-def recipe_fingerprint() -> str:
-    """A short hash of the course recipe: its settings and the code of its functions.
-
-    Saved with every table of measured results (benchmarks/seed_study.py), so a test can tell
-    when a table describes a recipe that has since changed.
-    """
-    settings = {
-        name: value
-        for name, value in globals().items()
-        if name.startswith("COURSE_") or name == "FAR_DOMAIN"
-    }
-    settings["EARLY_GROUPS"] = {name: spec.early_groups for name, spec in models.BACKBONES.items()}
-    settings["CROP_SCALE"] = data.CROP_SCALE
-    code = [inspect.getsource(f) for f in (course_finetune, probe_head, warm_start_rows)]
-    text = json.dumps(settings, sort_keys=True, default=str) + "".join(code)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,8 +1,9 @@
 """Results a reader can trust: saved multi-seed tables, mean +- std, verdicts that respect noise.
 
 Multi-seed studies take longer than a notebook's time budget, so benchmarks/seed_study.py runs
-them and saves a table (helpers/study_results/<study>.json) with the commit, date, machine and
-recipes.recipe_fingerprint(); notebooks 04 and 05 load it here, next to their one live run.
+them and saves a table (helpers/study_results/<study>.json) with the commit, date, machine, the
+library versions and the fingerprint of what determines its numbers (study_fingerprint);
+notebooks 04 and 05 load it here, next to their one live run.
 Taught in notebook 04, used by 05.
 """
 
@@ -11,11 +12,13 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpers import recipes
+from helpers import fingerprint
+from helpers.models import DEFAULT_BACKBONE
 
 # Package data (pyproject.toml), so a plain `pip install .` has them too, not only a checkout.
 RESULTS_DIR = Path(__file__).resolve().parent / "study_results"
@@ -29,25 +32,80 @@ class StaleResultsError(RuntimeError):
 
 # The script under benchmarks/ that measures each saved study.
 STUDY_SCRIPTS = {"strategies": "strategy_study.py"}
+# What each study's script calls: their code, and all the course code and settings it reaches,
+# determine the numbers (helpers.fingerprint). A study not named here is one of the recipe's.
+_RECIPE_ROOTS = (
+    "helpers.recipes.course_finetune",
+    "helpers.recipes.probe_head",
+    "helpers.recipes.build_model",
+    "helpers.recipes._reseed",
+    "helpers.data.image_datasets",
+    "helpers.data.dataloaders",
+    "helpers.training.imagenet_head_accuracy",
+    "helpers.models.load_backbone",
+    "helpers.models.imagenet_indices",
+    "helpers.recipes.COURSE_BATCH_SIZE",
+    "helpers.data.HYMENOPTERA_EXCLUDE",
+)
+STUDY_ROOTS = {
+    "hymenoptera": _RECIPE_ROOTS,
+    "strategies": (
+        *_RECIPE_ROOTS,
+        "helpers.comparison.StudyData",
+        "helpers.comparison.run_strategy",
+    ),
+}
+
+
+def study_fingerprint(name: str, backbone: str = DEFAULT_BACKBONE) -> str:
+    """The fingerprint of the code and settings that determine a study's numbers, for its
+    backbone (other backbones do not count: adding one leaves the study as it was)."""
+    roots = STUDY_ROOTS.get(name, _RECIPE_ROOTS)
+    return fingerprint.fingerprint(roots, only={"helpers.models.BACKBONES": [backbone]})
+
+
+def study_meta(name: str, backbone: str = DEFAULT_BACKBONE) -> dict:
+    """What a study's script saves about how it was measured, besides commit, date and machine."""
+    return {
+        "study": name,
+        "recipe_fingerprint": study_fingerprint(name, backbone),
+        "fingerprint_roots": list(STUDY_ROOTS.get(name, _RECIPE_ROOTS)),
+        "backbone": backbone,
+        "libraries": fingerprint.library_versions(),
+    }
 
 
 def load_study(name: str, results_dir: str | Path = RESULTS_DIR, *, check: bool = True) -> dict:
     """The saved table of a study: "hymenoptera" (benchmarks/seed_study.py, notebook 04) or
     "strategies" (benchmarks/strategy_study.py, notebook 05).
 
-    With check, a table measured with a different recipe (recipes.recipe_fingerprint()) raises
-    StaleResultsError saying how to measure it again. Notebooks 04 and 05.
+    With check, a table measured with other code or settings (study_fingerprint) raises
+    StaleResultsError saying how to measure it again, and a table measured with other library
+    versions than this machine's warns (the numbers may differ a little). Notebooks 04 and 05.
     """
     path = Path(results_dir) / f"{name}.json"
     command = f"python benchmarks/{STUDY_SCRIPTS.get(name, 'seed_study.py ' + name)}"
     if not path.is_file():
         raise FileNotFoundError(f"No saved results at {path}. Run: {command}")
     table = json.loads(path.read_text())
-    saved, current = table["meta"]["recipe_fingerprint"], recipes.recipe_fingerprint()
-    if check and saved != current:
+    if not check:
+        return table
+    meta = table["meta"]
+    saved = meta["recipe_fingerprint"]
+    current = study_fingerprint(name, meta.get("backbone", DEFAULT_BACKBONE))
+    if saved != current:
         raise StaleResultsError(
-            f"{path.name} was measured with recipe {saved}, but the course recipe is now "
+            f"{path.name} was measured with code and settings {saved}, but the course's are now "
             f"{current}. Measure it again: {command}"
+        )
+    installed = fingerprint.library_versions()
+    other = {lib: v for lib, v in meta.get("libraries", {}).items() if installed.get(lib) != v}
+    if other:
+        found = ", ".join(f"{lib} {v} (here {installed.get(lib)})" for lib, v in other.items())
+        warnings.warn(
+            f"{path.name} was measured with {found}: this machine may get slightly different "
+            "numbers. pip install -r requirements.txt installs the versions it was measured with.",
+            stacklevel=2,
         )
     return table
 

@@ -312,6 +312,14 @@ def fit(
         )  # fmt: skip
 
 
+def _where(device: torch.device) -> str:
+    """Where fit runs, for its progress bar: "cpu, 2 threads", "cuda", "mps"."""
+    if device.type == "cpu":
+        threads = torch.get_num_threads()
+        return f"cpu, {threads} thread{'s' * (threads != 1)}"
+    return device.type
+
+
 def _fit(
     model: nn.Module,
     loaders: dict[str, DataLoader],
@@ -338,13 +346,14 @@ def _fit(
     start_state = copy.deepcopy(model.state_dict())  # restored if stopped before an epoch ends
     val_loader = loaders.get("val")
     steps = epochs * (len(loaders["train"]) + (len(val_loader) if val_loader else 0))
-    bar = tqdm(total=steps, desc="fit", unit="batch", disable=not progress)
+    where = _where(device)
+    bar = tqdm(total=steps, desc=f"fit ({where})", unit="batch", disable=not progress)
     try:
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             model.train()
             set_batchnorm_mode(model, batchnorm)
-            bar.set_description(f"epoch {epoch}/{epochs} train")
+            bar.set_description(f"epoch {epoch}/{epochs} train ({where})")
             train_loss, train_accuracy = _run_epoch(
                 model,
                 loaders["train"],
@@ -360,7 +369,7 @@ def _fit(
             val_loss = val_accuracy = None
             if val_loader is not None:
                 model.eval()
-                bar.set_description(f"epoch {epoch}/{epochs} val")
+                bar.set_description(f"epoch {epoch}/{epochs} val ({where})")
                 val_loss, val_accuracy = _run_epoch(
                     model, val_loader, criterion, device, bar=bar, should_stop=should_stop
                 )

@@ -19,9 +19,10 @@ import torch
 import torch.nn.functional as F
 from IPython.display import Code, display
 from matplotlib.transforms import offset_copy
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from torch import nn
 
+from helpers import data
 from helpers.training import History
 
 # Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/): every plot that
@@ -289,29 +290,21 @@ class ImageInfo:
     colours: int  # distinct RGB colours, counted on a reduced decode (JPEG draft mode)
 
 
-def survey_images(root: str | Path) -> list[ImageInfo]:
-    """Every image under root/<split>/<class>/, or root/<class>/ when root has no train/ and
-    val/: format, colour mode, size, colour count (split "" when unsplit).
-
-    Files PIL cannot open are left out (see helpers.data.find_bad_images). Notebooks 04 and 06.
+def survey_images(folder: str | Path | data.FolderSurvey) -> list[ImageInfo]:
+    """Every photo data.survey_folder uses under folder (root/<split>/<class>/ or root/<class>/),
+    or of a survey already made: format, colour mode, size, colour count (split "" when
+    unsplit). The survey's skipped files (PIL cannot open them, or not photos) are left out.
+    Notebooks 04 and 06.
     """
-    root = Path(root)
-    split_layout = (root / "train").is_dir() and (root / "val").is_dir()
+    survey = folder if isinstance(folder, data.FolderSurvey) else data.survey_folder(folder)
+    places = survey.splits or {"": survey.used}
     infos = []
-    for path in sorted(root.glob("*/*/*" if split_layout else "*/*")):
-        if not path.is_file():
-            continue
-        try:
-            with Image.open(path) as image:
-                format_, mode, (width, height) = image.format, image.mode, image.size
-                image.draft("RGB", (64, 64))  # colours are counted on a cheap, reduced decode
-                reduced = image.convert("RGB")
-                colours = len(reduced.getcolors(reduced.width * reduced.height))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            continue
-        split, label = (path.parent.parent.name if split_layout else ""), path.parent.name
-        infos.append(ImageInfo(path, split, label, format_, mode, width, height, colours))
-    return infos
+    for split, classes in places.items():
+        for label, paths in classes.items():
+            for path in paths:
+                (width, height), (format_, mode, colours) = survey.sizes[path], survey.facts[path]
+                infos.append(ImageInfo(path, split, label, format_, mode, width, height, colours))
+    return sorted(infos, key=lambda info: info.path)
 
 
 def find_odd_images(infos: Sequence[ImageInfo]) -> dict[Path, list[str]]:

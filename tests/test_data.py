@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import zipfile
@@ -10,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
+from torchvision.transforms import InterpolationMode
 
-from helpers import data, models
+from helpers import data, models, viz
 from tests.conftest import build_full_layout, write_image
 
 
@@ -236,3 +239,51 @@ def test_backbone_val_transform_follows_the_backbone():
     smaller = data.backbone_val_transform("efficientnet_lite0", size=160).transforms
     assert (smaller[0].size, smaller[1].size) == (data.resize_size_for(160, "resnet18"), (160, 160))
     assert data.resize_size_for(160, "efficientnet_lite0") == 183
+
+
+def test_preprocessing_has_one_home_for_the_resize_ratio_and_the_interpolation(
+    monkeypatch, tmp_path
+):
+    # A backbone that wants a 288 px short side before its 224 crop: every transform follows it,
+    # the un-augmented train transform included (it used to hard-code 256/224).
+    wide = dataclasses.replace(models.backbone_spec("resnet18"), resize_size=288)
+    monkeypatch.setitem(models.BACKBONES, "wide", wide)
+    for split in data.SPLITS:
+        write_image(tmp_path / split / "ants" / "a.jpg", (200, 40, 40), size=(400, 300))
+        write_image(tmp_path / split / "bees" / "b.jpg", (40, 40, 200), size=(400, 300))
+    datasets = data.image_datasets(tmp_path, augment=False, backbone="wide")
+    for split in data.SPLITS:
+        resize = datasets[split].transform.transforms[0]
+        assert resize.size == 288, split
+    # One interpolation for every resize: the val resize, the train crop and the decode shrink.
+    monkeypatch.setattr(data, "INTERPOLATION", InterpolationMode.BICUBIC)
+    val = data.backbone_val_transform("resnet18").transforms[0]
+    crop = data.train_transform(224, (0.5,) * 3, (0.5,) * 3).transforms[0]
+    assert val.interpolation == crop.interpolation == InterpolationMode.BICUBIC
+    photo = Image.radial_gradient("L").convert("RGB").resize((512, 512))
+    shrunk = data._decode(photo, 100)
+    expected = photo.resize(shrunk.size, Image.Resampling.BICUBIC, reducing_gap=3.0)
+    assert np.array_equal(np.asarray(shrunk), np.asarray(expected))
+
+
+def test_one_rule_for_which_files_are_photos_in_every_listing(tmp_path):
+    # A hidden copy of a good photo and macOS's "._" metadata file beside the real photos: the
+    # survey skips both, so the data sets, the image survey and the decode check must too.
+    for split in data.SPLITS:
+        for cls, colour in (("ants", (200, 40, 40)), ("bees", (40, 40, 200))):
+            write_image(tmp_path / split / cls / "a.jpg", colour, size=(80, 60))
+    write_image(tmp_path / "train" / "ants" / ".copy.jpg", (200, 40, 40), size=(80, 60))
+    (tmp_path / "train" / "ants" / "._a.jpg").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    survey = data.survey_folder(tmp_path)
+    used = {path for paths in survey.used.values() for path in paths}
+    assert {path.name for path, _ in survey.skipped} == {".copy.jpg", "._a.jpg"}
+    datasets = data.image_datasets(tmp_path, augment=False)
+    listed = {path.resolve() for split in data.SPLITS for path, _ in datasets[split].samples}
+    assert listed == used
+    infos = viz.survey_images(tmp_path)
+    assert {info.path for info in infos} == used
+    assert {(info.split, info.label) for info in infos} == {
+        (split, cls) for split in data.SPLITS for cls in ("ants", "bees")
+    }
+    assert viz.survey_images(survey) == infos  # a survey already made is not made again
+    assert data.find_bad_images(tmp_path) == []

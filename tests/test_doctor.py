@@ -30,3 +30,15 @@ def test_a_crashing_check_is_reported_not_raised(monkeypatch):
 
     monkeypatch.setattr(doctor, "CHECKS", [explode])
     assert doctor.run_checks() == [(doctor.FAIL, "explode: RuntimeError: boom")]
+
+
+def test_the_cpu_line_names_the_threads_and_the_limit(monkeypatch):
+    import torch
+
+    from helpers import training
+
+    monkeypatch.setattr(training, "pick_device", lambda preferred=None: torch.device("cpu"))
+    monkeypatch.setenv("CPU_LIMIT", "1")  # JupyterHub's limit: 1 CPU, whatever else applies
+    status, line = doctor._device()
+    assert status == doctor.OK
+    assert line.startswith(f"device: cpu, {torch.get_num_threads()} threads (limit 1 CPU from ")

@@ -478,6 +478,14 @@ def test_lazy_loader_workers_give_the_same_batches(tmp_path, monkeypatch):
     assert data.default_num_workers(lazy["val"].dataset) == 0
 
 
+def test_lazy_loader_workers_stay_within_the_cpu_limit(tmp_path, monkeypatch):
+    lazy = data.folder_datasets(make_folder(tmp_path / "photos"), size=24, memory_budget=0)
+    monkeypatch.setattr(data.multiprocessing, "get_start_method", lambda allow_none=False: "fork")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
+    monkeypatch.setenv("CPU_LIMIT", "1")  # a JupyterHub server of 1 CPU on a 64-core machine
+    assert data.default_num_workers(lazy["val"]) == 1
+
+
 def test_pooled_folder_links_once_and_stays(tmp_path, tiny_dataset):
     destination = tmp_path / "pooled"
     pooled = data.pooled_folder(tiny_dataset, destination)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
 LAYERS = {
-    "files": 0, "anatomy": 0, "pacing": 0, "models": 1, "data": 2, "hubs": 2, "export": 3,
-    "freezing": 3,
+    "files": 0, "anatomy": 0, "pacing": 0, "machine": 0, "fingerprint": 0,
+    "models": 1, "data": 2, "hubs": 2,
+    "export": 3, "freezing": 3,
     "training": 4, "features": 5, "recipes": 5, "results": 6, "viz": 6, "widgets": 7,
     "predict": 6, "imagenet": 8, "architectures": 8, "comparison": 7, "doctor": 7,
     "exercises": 9,

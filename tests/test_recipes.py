@@ -190,10 +190,3 @@ def test_a_stop_during_the_fine_tune_propagates_with_both_phases(tiny_loaders):
         )  # fmt: skip
     assert stop.value.history.column("phase") == ["probe", "fine-tune"]
     assert training.last_interrupted() is stop.value.history
-
-
-def test_recipe_fingerprint_follows_the_settings(monkeypatch):
-    before = recipes.recipe_fingerprint()
-    assert before == recipes.recipe_fingerprint()
-    monkeypatch.setattr(recipes, "COURSE_HEAD_LR", recipes.COURSE_HEAD_LR * 2)
-    assert recipes.recipe_fingerprint() != before

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from helpers import recipes, results
+from helpers import fingerprint, results
 
 STUDIES = ("hymenoptera",)
 
@@ -15,7 +16,7 @@ STUDIES = ("hymenoptera",)
 def test_saved_study_describes_todays_recipe(name):
     """Fails when the recipe changed after the table was measured: rerun seed_study.py."""
     table = results.load_study(name)
-    assert table["meta"]["recipe_fingerprint"] == recipes.recipe_fingerprint()
+    assert table["meta"]["recipe_fingerprint"] == results.study_fingerprint(name)
     for runs in table["runs"].values():
         assert len(runs) == len(table["seeds"]) >= 3
         for run in runs:
@@ -43,6 +44,22 @@ def test_the_strategy_study_has_every_strategy_of_every_cell_over_its_seeds():
                     assert run["best"] == max(run["val_accuracy"])
                 else:
                     assert run["final"] == run["best"]
+
+
+def test_saved_studies_record_the_pinned_library_versions():
+    """A study measured with other versions than requirements.txt pins is out of date too."""
+    pins = dict(
+        line.split("==")
+        for line in (Path(__file__).resolve().parents[1] / "requirements.txt")
+        .read_text()
+        .splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    for name in ("hymenoptera", "strategies"):
+        libraries = results.load_study(name)["meta"]["libraries"]
+        assert set(libraries) == set(fingerprint.LIBRARIES)
+        for library, version in libraries.items():
+            assert pins[library] == version, (name, library)
 
 
 def test_a_stale_table_is_refused(tmp_path):

@@ -42,6 +42,14 @@ def test_fit_memorises_a_tiny_set():
     assert training.evaluate(model, memorisable_loaders()["val"], device="cpu")["accuracy"] == 1.0
 
 
+def test_fit_progress_bar_names_the_device_and_threads(capsys):
+    model = small_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    training.fit(model, memorisable_loaders(), epochs=1, optimizer=optimizer, device="cpu")
+    shown = capsys.readouterr().err
+    assert f"epoch 1/1 val (cpu, {torch.get_num_threads()} threads)" in shown
+
+
 def test_fit_restores_the_best_epoch():
     training.seed_everything(1)
     model = small_model()
