@@ -97,10 +97,11 @@ def verify(path: Path, seed: int, cells: list[str], strategies: list[str] | None
             now = comparison.run_strategy(study, size, strategy, seed)
             then = saved["cells"][cell]["runs"][strategy][index]
             keys = ("val_accuracy", "final", "best") if now["epochs"] else ("final",)
-            if any(now[key] != then[key] for key in keys):
+            same = all(now[key] == then[key] for key in keys)
+            if not same:
                 differs.append(f"{cell}, {strategy}: {now['final']} != {then['final']}")
             checked.append(f"{cell}: {strategy}")
-            print(f"{cell}, {strategy}, seed {seed}: {'same' if not differs else 'DIFFERS'}")
+            print(f"{cell}, {strategy}, seed {seed}: {'same' if same else 'DIFFERS'}", flush=True)
     if differs:
         raise SystemExit("not restamped; the numbers moved:\n" + "\n".join(differs))
     old = saved["meta"]["recipe_fingerprint"]

@@ -2,13 +2,15 @@
 
 The estimate adds four parts, each read out of the executed ``.ipynb``:
 
-- reading: the words of the markdown cells at ``READING_WPM`` (careful reading of technical
-  English, often a second language); hidden solution boxes are left out, the exercises cover them;
+- reading: the words of the markdown cells at ``READING_WPM``; hidden solution boxes are left
+  out, the exercises cover them;
 - code: ``SECONDS_PER_CODE_CELL`` to read and run each code cell, plus ``SECONDS_PER_CODE_LINE``
   for each non-blank line;
 - computing: the time the cells took in the saved run (the ``execution`` timestamps that
   Jupyter records in each cell's metadata), on the machine that executed it;
-- exercises: ``MINUTES_PER_EXERCISE`` each.
+- exercises: ``MINUTES_PER_EXERCISE`` each;
+- activities: ``WIDGET_MINUTES`` for each widget a learner is meant to play with (a training
+  panel trains an epoch per click; the saved run does not include those clicks).
 
 Sections whose heading says "Optional" are counted apart, so a learner in a hurry sees what they
 may skip. Every notebook's ``**Time:**`` line is written from this estimate
@@ -28,10 +30,23 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-READING_WPM = 120
+# The course's learners read technical English as a second language (bootcamp learners; the notes
+# it was built from are Korean). Brysbaert (2019, "How many words do we read per minute?",
+# Journal of Memory and Language 109, 104047; 190 studies) puts adult native readers of English
+# non-fiction at 238 words a minute on average (most between 175 and 300) and finds rates lower
+# for second-language readers. For careful reading of technical text in a second language the
+# course takes 95, 40% of that native average: the 90-100 range a careful reader of this course
+# estimated for its learners, and below the slowest native readers.
+READING_WPM = 95
 SECONDS_PER_CODE_CELL = 15
 SECONDS_PER_CODE_LINE = 3
-MINUTES_PER_EXERCISE = 6
+MINUTES_PER_EXERCISE = 8  # read, predict, write a few lines, run, read the check's answer
+# Minutes with each widget a notebook asks the learner to use, found by its constructor's call.
+WIDGET_MINUTES = {
+    "FreezePanel(": 10,  # choose groups, train an epoch (about 20 s a click), compare, repeat
+    "ArchitecturePicker(": 5,  # pick a few architectures and read their cards
+    "UploadPredictor(": 5,  # find a photo, upload it, read the prediction
+}
 ROUND_TO_MINUTES = 5
 
 TIME_LINE_PREFIX = "**Time:**"
@@ -50,6 +65,7 @@ class Pace:
     compute_seconds: float
     exercises: int
     optional: float  # minutes of the total that sit in optional sections
+    activities: float = 0.0  # minutes with the notebook's widgets (WIDGET_MINUTES)
 
     @property
     def total(self) -> float:
@@ -58,6 +74,7 @@ class Pace:
             + self.code
             + self.compute_seconds / 60
             + self.exercises * (MINUTES_PER_EXERCISE)
+            + self.activities
         )
 
     @property
@@ -82,7 +99,7 @@ def _cell_seconds(cell: dict) -> float:
 def estimate(path: str | Path) -> Pace:
     """Estimate the learner's time for one executed notebook (see the module docstring)."""
     cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
-    reading = code = compute = optional = 0.0
+    reading = code = compute = optional = activities = 0.0
     exercises = 0
     optional_level = None  # heading level of the optional section we are in, if any
     for cell in cells:
@@ -102,14 +119,21 @@ def estimate(path: str | Path) -> Pace:
             lines = sum(1 for line in source.splitlines() if line.strip())
             cell_minutes = (SECONDS_PER_CODE_CELL + SECONDS_PER_CODE_LINE * lines) / 60
             seconds = _cell_seconds(cell)
+            widgets = sum(m for call, m in WIDGET_MINUTES.items() if call in _code_only(source))
             code += cell_minutes
             compute += seconds
-            minutes = cell_minutes + seconds / 60
+            activities += widgets
+            minutes = cell_minutes + seconds / 60 + widgets
         else:
             continue
         if optional_level is not None:
             optional += minutes
-    return Pace(reading, code, compute, exercises, optional)
+    return Pace(reading, code, compute, exercises, optional, activities)
+
+
+def _code_only(source: str) -> str:
+    """source without its comments (a widget named in a comment is not used)."""
+    return "\n".join(line.split("#", 1)[0] for line in source.splitlines())
 
 
 def _run_time(seconds: float) -> str:
@@ -128,10 +152,11 @@ def time_line(pace: Pace) -> str:
     )
     exercises = f"{pace.exercises} exercise{'s' if pace.exercises != 1 else ''}"
     computing = _run_time(pace.compute_seconds)
+    widgets = f" {round(pace.activities)} with the widgets," if pace.activities else ""
     return (
         f"{TIME_LINE_PREFIX} about {pace.rounded} minutes to work through{optional}:"
         f" about {round(pace.reading)} reading, {round(pace.code)} reading and running the code,"
-        f" {pace.exercises * MINUTES_PER_EXERCISE} on the {exercises}, and {computing} of"
+        f" {pace.exercises * MINUTES_PER_EXERCISE} on the {exercises},{widgets} and {computing} of"
         " computing on the 2-core CPU that executed this copy (estimated from the notebook by"
         " `helpers.pacing`)."
     )
@@ -175,6 +200,13 @@ def write_time_line(path: str | Path) -> bool:
     notebook["cells"][0]["source"] = "\n".join(lines).splitlines(keepends=True)
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return True
+
+
+def course_hours(paths: list[Path]) -> str:
+    """The whole course's learner time, the notebooks' rounded times added, to the half hour:
+    "10.5". The README states it."""
+    minutes = sum(estimate(path).rounded for path in paths)
+    return f"{round(minutes / 30) / 2:g}"
 
 
 def timings_table(paths: list[Path]) -> str:

@@ -18,10 +18,12 @@ from torch.utils.data import DataLoader
 from helpers import anatomy, freezing, models, training
 
 # The course recipe. Start the fine-tune from a head that already predicts well: ImageNet's own
-# rows when the classes are ImageNet classes (ants, bees), else a probe (the head alone learns
-# first: LP-FT, Kumar et al., ICLR 2022). Then fine-tune with BatchNorm in inference mode, the
-# early groups frozen and two small AdamW learning rates on one cycle. The numbers behind each
-# choice (5 seeds, final and best epoch) are in benchmarks/seed_study.py's saved table.
+# rows when the classes are ImageNet classes (ants, bees), else a short head warm-up (the head
+# alone learns for 2 epochs first; LP-FT, Kumar et al., ICLR 2022, trains that linear probe to
+# convergence first, so this is a shortened form of it). Then fine-tune with BatchNorm in
+# inference mode, the early groups frozen and two small AdamW learning rates on one cycle. The
+# numbers behind each choice (5 seeds, final and best epoch) are in benchmarks/seed_study.py's
+# saved table.
 COURSE_BATCH_SIZE = 16
 COURSE_EPOCHS = 4  # fine-tuning epochs, after any probe epochs
 COURSE_PROBE_EPOCHS = 2  # head-only epochs first, when the head cannot be warm-started

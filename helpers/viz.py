@@ -18,6 +18,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from IPython.display import Code, display
+from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
 from matplotlib.transforms import offset_copy
 from PIL import Image
 from torch import nn
@@ -42,6 +43,12 @@ WRONG_COLOUR = OKABE_ITO["vermillion"]
 RIGHT_MARK = "\u2713"  # ✓: the mark, not the colour alone, says right or wrong
 WRONG_MARK = "\u2717"  # ✗
 SEED_MARKER_SIZE = 28  # points squared, as scatter's s; one seed's dot in plot_seed_study
+PHOTO_KEY = "+-1 val photo"  # the legend entry saying what an accuracy's error bar is
+# Accuracy plots given val_images: one val photo moves accuracy by 1/val_images (0.65 points of
+# 153), so their axis spans at least this many photos and a change of one or two never fills it.
+MIN_ACCURACY_SPAN_PHOTOS = 10
+# Horizontal reference lines (ImageNet's own head, ...): palette colours no data series here uses.
+REFERENCE_COLOURS = (OKABE_ITO["reddish purple"], OKABE_ITO["vermillion"], OKABE_ITO["sky blue"])
 
 
 def verdict_title(predicted: str, confidence: float, true: str | None = None) -> tuple[str, str]:
@@ -101,23 +108,39 @@ def show_predictions(images, labels, logits, class_names: Sequence[str], mean, s
     return fig
 
 
-def plot_history(history: History, axes=None):
+def plot_history(
+    history: History,
+    axes=None,
+    *,
+    val_images: int | None = None,
+    references: Mapping[str, float] | None = None,
+):
     """Loss and accuracy per epoch, train and val; the probe phase shaded, the best epoch marked.
 
     The final epoch is what training ended with; the best epoch (chosen on the val set) is the
-    one fit restored. Notebook 04.
+    one fit restored. val_images: the val set's size; when given, each val accuracy carries a
+    +-1 photo bar and the accuracy axis spans at least MIN_ACCURACY_SPAN_PHOTOS photos.
+    references: {name: accuracy} drawn as dashed lines, e.g. {"ImageNet's own head": 0.974}.
+    Notebooks 04 and 06.
     """
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    references = references or {}
     epochs = history.column("epoch")
     probe_end = history.probe_end or 0
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         ax.clear()
         if probe_end:
             ax.axvspan(0.5, probe_end + 0.5, color="tab:olive", alpha=0.15, label="probe phase")
-        ax.plot(epochs, history.column(f"train_{metric}"), "o-", label="train")
-        if any(v is not None for v in history.column(f"val_{metric}")):
-            ax.plot(epochs, history.column(f"val_{metric}"), "s-", label="val")
+        train = history.column(f"train_{metric}")
+        ax.plot(epochs, train, "o-", color=OKABE_ITO["blue"], label="train")
+        val = np.array(history.column(f"val_{metric}"), dtype=float)  # None (no val set): nan
+        has_val = not np.isnan(val).all()
+        if has_val and metric == "accuracy":
+            _plot_accuracies(ax, epochs, val, val_images, "s-", color=OKABE_ITO["orange"],
+                             label="val")  # fmt: skip
+        elif has_val:
+            ax.plot(epochs, val, "s-", color=OKABE_ITO["orange"], label="val")
         if history.best_epoch is not None:
             ax.axvline(
                 history.best_epoch, color="black", ls=":",
@@ -127,8 +150,71 @@ def plot_history(history: History, axes=None):
         ax.set_ylabel(metric)
         ax.set_xticks(epochs)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    accuracies = [*history.column("train_accuracy"), *history.column("val_accuracy")]
+    _draw_references(axes[1], references)
+    _fit_accuracy_axis(axes[1], accuracies, val_images, references)
+    axes[0].legend(fontsize=8)
+    outside = {"loc": "upper left", "bbox_to_anchor": (1.01, 1)}  # covers no point, any data
+    _accuracy_legend(axes[1], references, **outside)
     return axes
+
+
+def _plot_accuracies(ax, x, accuracies, val_images: int | None, fmt: str, **style):
+    """Accuracies drawn with fmt, each with a +-1 photo bar when val_images is given (the bars
+    stop at 0 and 1, where accuracy does). The bar's meaning goes into the legend once."""
+    drawn = ax.plot(x, accuracies, fmt, **style)
+    if not val_images:
+        return drawn
+    values = np.asarray(accuracies, dtype=float)
+    photo = 1 / val_images
+    bars = np.vstack([np.minimum(photo, values), np.minimum(photo, 1 - values)])
+    ax.errorbar(x, values, yerr=bars, fmt="none", ecolor=style["color"], capsize=3)
+    key = f"{PHOTO_KEY} (1/{val_images})"
+    if key not in ax.get_legend_handles_labels()[1]:
+        ax.errorbar([], [], yerr=[], fmt="none", ecolor="grey", capsize=3, label=key)
+    return drawn
+
+
+def _accuracy_legend(ax, references: Mapping[str, float], handles=None, **placement):
+    """A legend listing the data first, then what a bar means, then the reference lines."""
+    handles = handles or ax.get_legend_handles_labels()[0]
+    lines = {_reference_label(name, value) for name, value in references.items()}
+    order = [h for h in handles if h.get_label() not in lines and PHOTO_KEY not in h.get_label()]
+    order += [h for h in handles if PHOTO_KEY in h.get_label()]
+    order += [h for h in handles if h.get_label() in lines]
+    return ax.legend(handles=order, fontsize=8, **placement)
+
+
+def _draw_references(ax, references: Mapping[str, float]) -> None:
+    """One horizontal dashed line per reference accuracy, labelled with its value."""
+    if len(references) > len(REFERENCE_COLOURS):
+        raise ValueError(
+            f"{len(references)} references: at most {len(REFERENCE_COLOURS)} can have colours "
+            "of their own; pass fewer"
+        )
+    for (name, value), colour in zip(references.items(), REFERENCE_COLOURS, strict=False):
+        ax.axhline(value, color=colour, ls="--", lw=1.3, label=_reference_label(name, value))
+
+
+def _reference_label(name: str, value: float) -> str:
+    return f"{name} {value:.3f}"
+
+
+def _fit_accuracy_axis(
+    ax, accuracies, val_images: int | None, references: Mapping[str, float]
+) -> None:
+    """y limits holding every accuracy, its +-1 photo bar and every reference, at least
+    MIN_ACCURACY_SPAN_PHOTOS photos tall when val_images is given, never past 0 or 1 (+ air)."""
+    values = np.array([*accuracies, *references.values()], dtype=float)
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return
+    photo = 1 / val_images if val_images else 0.0
+    low, high = max(values.min() - photo, 0.0), min(values.max() + photo, 1.0)
+    span = min(max(high - low, MIN_ACCURACY_SPAN_PHOTOS * photo), 1.0)
+    centre = np.clip((low + high) / 2, span / 2, 1 - span / 2)  # widened inside [0, 1]
+    air = 0.05 * span or 0.01  # matplotlib's own margin; 0.01 around a single value
+    ax.set_ylim(centre - span / 2 - air, centre + span / 2 + air)
 
 
 def plot_confusion_matrix(labels, predictions, class_names: Sequence[str], ax=None):
@@ -157,15 +243,20 @@ def show_source(function) -> None:
 
 
 class LivePlot:
-    """A fit() callback that redraws the loss and accuracy curves in place after every epoch."""
+    """A fit() callback that redraws the loss and accuracy curves in place after every epoch;
+    val_images and references as in plot_history."""
 
-    def __init__(self):
+    def __init__(
+        self, *, val_images: int | None = None, references: Mapping[str, float] | None = None
+    ):
         self.figure, self.axes = plt.subplots(1, 2, figsize=(10, 3.4))
         plt.close(self.figure)  # shown through the display handle, not again at cell end
         self.handle = None
+        self.val_images = val_images
+        self.references = references
 
     def __call__(self, history: History) -> None:
-        plot_history(history, self.axes)
+        plot_history(history, self.axes, val_images=self.val_images, references=self.references)
         self.figure.tight_layout()
         if self.handle is None:
             self.handle = display(self.figure, display_id=True)
@@ -219,54 +310,104 @@ def _megabytes(value: float) -> str:
     return f"{value:.1f} MB" if value >= 0.05 else f"{value:.2g} MB"
 
 
+# Drift bars spanning more than this factor get a log axis: on a linear one the small ones are
+# a pixel or less tall (notebook 03's run from 0.002 to 1.4)
+DRIFT_LOG_RATIO = 10
+
+
 def plot_batchnorm_drift(drift: Sequence[float], ax=None):
-    """Relative change of each BatchNorm layer's running mean, input to output. Notebook 03."""
+    """Relative change of each BatchNorm layer's running mean, input to output, on a log axis
+    when the changes span more than DRIFT_LOG_RATIO (a zero change draws no bar). Notebook 03."""
     ax = ax or plt.subplots(figsize=(8, 2.8))[1]
-    ax.bar(range(len(drift)), drift, color=OKABE_ITO["vermillion"])
+    values = np.asarray(drift, dtype=float)
+    ax.bar(range(len(values)), values, color=OKABE_ITO["vermillion"])
+    changed = values[values > 0]
+    log = len(changed) > 0 and changed.max() > DRIFT_LOG_RATIO * changed.min()
+    if log:
+        ax.set_yscale("log")
+        ax.set_ylim(changed.min() / 2, changed.max() * 2)  # the smallest bar stays a bar
     ax.set_xlabel("BatchNorm layer (input → output)")
-    ax.set_ylabel("relative change of running mean")
+    ax.set_ylabel("relative change of\nrunning mean" + (" (log scale)" if log else ""))
     ax.set_title("Frozen weights, drifting statistics")
     return ax
 
 
-def plot_val_accuracy_runs(histories: Mapping[str, History]):
+def plot_val_accuracy_runs(
+    histories: Mapping[str, History],
+    *,
+    val_images: int | None = None,
+    references: Mapping[str, float] | None = None,
+):
     """Val accuracy of several runs against the epoch and against seconds of training, one
-    colour and marker per run. histories: {label: History}. Notebook 03."""
-    fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(10, 3))
+    colour and marker per run. histories: {label: History}; val_images and references as in
+    plot_history. Epochs are evenly spaced and joined as a curve; the seconds at which epochs
+    end are not (a run's epochs take unequal times), so that panel shows markers only.
+    Notebook 03."""
+    fig, (ax_epoch, ax_time) = plt.subplots(1, 2, figsize=(10, 3.2))
+    references = references or {}
     colours = (OKABE_ITO["blue"], OKABE_ITO["orange"], OKABE_ITO["bluish green"])
     styles = zip(colours, "os^", strict=True)
+    accuracies = []
     for (label, history), (colour, marker) in zip(histories.items(), styles, strict=False):
         accuracy = history.column("val_accuracy")
         elapsed = np.cumsum(history.column("seconds"))
-        ax_epoch.plot(history.column("epoch"), accuracy, marker=marker, color=colour, label=label)
-        ax_time.plot(elapsed, accuracy, marker=marker, color=colour, label=label)
+        accuracies += accuracy
+        _plot_accuracies(ax_epoch, history.column("epoch"), accuracy, val_images, f"{marker}-",
+                         color=colour, label=label)  # fmt: skip
+        _plot_accuracies(ax_time, elapsed, accuracy, val_images, marker, color=colour, label=label)
     epochs = sorted({e for history in histories.values() for e in history.column("epoch")})
     ax_epoch.set_xticks(epochs)
     ax_epoch.set_xlabel("epoch")
-    ax_time.set_xlabel("seconds of training")
+    ax_time.set_xlabel("seconds of training (when each epoch ended)")
     for ax in (ax_epoch, ax_time):
+        _draw_references(ax, references)
+        _fit_accuracy_axis(ax, accuracies, val_images, references)
         ax.set_ylabel("val accuracy")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    _accuracy_legend(ax_time, references, loc="upper left", bbox_to_anchor=(1.01, 1))  # both
     fig.tight_layout()
     return fig
 
 
-def plot_freeze_sweep(sweep: Mapping[int, Mapping[str, float]], ax=None):
+SWEEP_LEGEND_DROP = 38  # points from the axes' bottom edge to the legend: below the x label
+
+
+def plot_freeze_sweep(
+    sweep: Mapping[int, Mapping[str, float]],
+    ax=None,
+    *,
+    val_images: int | None = None,
+    references: Mapping[str, float] | None = None,
+):
     """Best val accuracy (left axis) and seconds to train (right axis) against the number of
-    frozen layer groups. sweep: {frozen groups: {"accuracy", "seconds"}}. Notebook 03."""
-    ax_acc = ax or plt.subplots(figsize=(7, 3.2))[1]
+    frozen layer groups, as markers: the numbers swept may be unevenly spaced (0, 5, 7, 8, 9)
+    and nothing lies between them, so no line joins them. sweep: {frozen groups: {"accuracy",
+    "seconds"}}; val_images and references as in plot_history. Notebook 03."""
+    ax_acc = ax or plt.subplots(figsize=(7, 3.8))[1]
+    references = references or {}
     frozen = sorted(sweep)
+    accuracy = [sweep[k]["accuracy"] for k in frozen]
     blue, orange = OKABE_ITO["blue"], OKABE_ITO["orange"]
-    ax_acc.plot(frozen, [sweep[k]["accuracy"] for k in frozen], "o-", color=blue)
+    _plot_accuracies(ax_acc, frozen, accuracy, val_images, "o", color=blue,
+                     label="best val accuracy (circles)")  # fmt: skip
+    _draw_references(ax_acc, references)
+    _fit_accuracy_axis(ax_acc, accuracy, val_images, references)
     ax_acc.set_xlabel("number of frozen layer groups (from the input)")
     ax_acc.set_ylabel("best val accuracy (circles)", color=blue)
     ax_acc.set_xticks(frozen)
     ax_time = ax_acc.twinx()
-    ax_time.plot(frozen, [sweep[k]["seconds"] for k in frozen], "s--", color=orange)
+    seconds = [sweep[k]["seconds"] for k in frozen]
+    ax_time.plot(frozen, seconds, "s", color=orange, label="seconds to train (squares)")
     ax_time.set_ylabel("seconds to train (squares)", color=orange)
-    ax_time.set_ylim(bottom=0)
+    top = max(seconds) * 1.05 or 1.0
+    ax_time.set_ylim(-0.05 * top, top)  # from 0, with room for a square drawn at about 0 s
     ax_acc.set_title("Freeze depth: accuracy and cost")
+    handles = [h for a in (ax_acc, ax_time) for h in a.get_legend_handles_labels()[0]]
+    below = offset_copy(ax_acc.transAxes, fig=ax_acc.figure, y=-SWEEP_LEGEND_DROP, units="points")
+    _accuracy_legend(ax_acc, references, handles, ncol=2, loc="upper center",
+                     bbox_to_anchor=(0.5, 0), bbox_transform=below)  # fmt: skip
+    if ax is None:
+        ax_acc.figure.tight_layout()
     return ax_acc
 
 
@@ -329,10 +470,32 @@ def find_odd_images(infos: Sequence[ImageInfo]) -> dict[Path, list[str]]:
     return odd
 
 
+# One colour per class in plot_image_sizes, the palette's strongest first (yellow is faint on
+# white); a ninth class reuses the first colour, its legend entry still tells it apart.
+CLASS_COLOURS = tuple(
+    OKABE_ITO[name]
+    for name in (
+        "blue",
+        "orange",
+        "bluish green",
+        "vermillion",
+        "reddish purple",
+        "sky blue",
+        "black",
+        "yellow",
+    )
+)
+# Labelled sizes per decade on a log axis: 1-2-5 (100, 200, 500, 1000), or finer when the sizes
+# span too little for two of those
+SIZE_TICK_STEPS = ((1, 2, 5), (1, 1.5, 2, 3, 4, 5, 6, 7, 8))
+
+
 def plot_image_sizes(infos: Sequence[ImageInfo], ax=None):
-    """Width against height of every image, one colour per split and class (log axes)."""
+    """Width against height of every image, one colour per class and one marker per split (log
+    axes, labelled with plain sizes such as 200, 500, 1000). Notebook 04."""
     ax = ax or plt.gca()
     groups = sorted({(info.split, info.label) for info in infos})
+    classes = sorted({label for _, label in groups})
     for split, label in groups:
         chosen = [i for i in infos if (i.split, i.label) == (split, label)]
         ax.scatter(
@@ -340,16 +503,35 @@ def plot_image_sizes(infos: Sequence[ImageInfo], ax=None):
             [i.height for i in chosen],
             s=14,
             alpha=0.6,
+            color=CLASS_COLOURS[classes.index(label) % len(CLASS_COLOURS)],
             marker="o" if split == "train" else "^",
             label=f"{split}/{label} ({len(chosen)})",
         )
     ax.set_xscale("log")
     ax.set_yscale("log")
+    for axis, sizes in (
+        (ax.xaxis, [i.width for i in infos]),
+        (ax.yaxis, [i.height for i in infos]),
+    ):
+        axis.set_major_locator(FixedLocator(_size_ticks(min(sizes), max(sizes))))
+        axis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        axis.set_minor_formatter(NullFormatter())  # matplotlib's 2x10^2, 3x10^2 labels collide
     ax.set_xlabel("width (pixels)")
     ax.set_ylabel("height (pixels)")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return ax
+
+
+def _size_ticks(low: float, high: float) -> list[float]:
+    """Round sizes from low to high to label a log axis: 1-2-5 per decade, finer if needed."""
+    decades = range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)
+    for steps in SIZE_TICK_STEPS:
+        ticks = [step * 10**decade for decade in decades for step in steps]
+        ticks = [tick for tick in ticks if low <= tick <= high]
+        if len(ticks) >= 2:
+            return ticks
+    return ticks or sorted({low, high})  # one size, or a narrow range between round numbers
 
 
 def show_image_files(paths: Sequence[str | Path], titles=None, columns: int = 6, size=2.2):

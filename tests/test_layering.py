@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 HELPERS = Path(__file__).resolve().parents[1] / "helpers"
-LAYERS = {
-    "files": 0, "anatomy": 0, "pacing": 0, "machine": 0, "fingerprint": 0,
-    "models": 1, "data": 2, "hubs": 2,
-    "export": 3, "freezing": 3,
-    "training": 4, "features": 5, "recipes": 5, "results": 6, "viz": 6, "widgets": 7,
-    "predict": 6, "imagenet": 8, "architectures": 8, "comparison": 7, "doctor": 7,
-    "exercises": 9,
-}  # fmt: skip
+
+
+def readme_layers() -> dict[str, int]:
+    """{module: layer} from the table in helpers/README.md: the one copy of the layering."""
+    layers = {}
+    for line in (HELPERS / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and cells[0].isdigit():
+            for name in re.findall(r"`([a-z_0-9]+)(?:\.\*)?`", cells[1]):
+                layers[name] = int(cells[0])
+    return layers
+
+
+LAYERS = readme_layers()
 
 
 def helpers_imports(path: Path) -> set[str]:
@@ -57,3 +64,8 @@ def test_the_check_catches_an_upward_import(tmp_path):
     source.write_text("def f():\n    from helpers import training\n")
     assert helpers_imports(source) == {"training"}
     assert LAYERS["training"] >= LAYERS["anatomy"]
+
+
+def test_the_readme_table_is_read_whole():
+    assert LAYERS["anatomy"] == 0 and LAYERS["models"] == 1 and LAYERS["exercises"] == 9
+    assert LAYERS["comparison"] == LAYERS["doctor"] == 7  # two modules in one row

@@ -121,6 +121,26 @@ def test_readme_map_shows_each_notebooks_estimated_time():
         assert int(minutes[-1]) == pacing.estimate(notebook).rounded, notebook.name
 
 
+def test_readme_states_the_course_time_the_notebooks_add_up_to():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    stated = re.search(r"about ([\d.]+) hours in all", readme)
+    assert stated, "the README no longer states the course's total time"
+    assert stated.group(1) == pacing.course_hours(NOTEBOOKS)
+
+
+def test_a_widget_a_learner_plays_with_counts_its_minutes(tmp_path):
+    cells = [
+        {"cell_type": "code", "source": ["panel = widgets.FreezePanel(model, loaders)\n"]},
+        {"cell_type": "code", "source": ["# widgets.UploadPredictor(model) is not used here\n"]},
+    ]
+    path = tmp_path / "widgets.ipynb"
+    path.write_text(json.dumps({"cells": cells}))
+    pace = pacing.estimate(path)
+    assert pace.activities == pacing.WIDGET_MINUTES["FreezePanel("]
+    assert pace.total == pytest.approx(pace.code + pace.activities)
+    assert f"{pace.activities:.0f} with the widgets" in pacing.time_line(pace)
+
+
 def test_teaching_page_shows_the_timings_table():
     teaching = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
     table = pacing.timings_table(NOTEBOOKS)
