@@ -16,7 +16,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torchvision
-from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 from torch import nn
 from torch.nn import functional as F
@@ -418,13 +417,14 @@ def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=Non
     the kind of architecture (LANDSCAPE_KINDS: six groups, Okabe & Ito's colour-blind-safe
     colours, each with its own marker).
 
-    Labels the Pareto front and the models named in label, placed so that no two overlap.
-    Notebook 02.
+    Labels the Pareto front and the models named in label: no two labels overlap, each sits
+    clearly nearer its own point than any other (_place_labels), and a leader line, where a
+    label had to move away, crosses no label. Notebook 02.
     """
     from helpers.viz import OKABE_ITO
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 6.5))
+        _, ax = plt.subplots(figsize=(11, 8))  # tall enough to label the crowd
     for kind, (_, colour, marker) in LANDSCAPE_KINDS.items():
         members = [c for c in cards if landscape_kind(c.name) == kind]
         if not members:
@@ -450,16 +450,6 @@ def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=Non
     ax.margins(x=0.1, y=0.08)  # room for the labels of the right-most models, the top bubbles
     ax.set_xlim(ax.get_xlim())  # fixed now: labels are placed in the final screen positions
     ax.set_ylim(ax.get_ylim())
-    to_label = {c.name for c in front} | set(label)
-    pixels_per_point = ax.figure.dpi / 72
-    markers = []  # each bubble's box on screen: a label should not hide one
-    for c in cards:
-        x, y = ax.transData.transform((c.gflops, c.acc1))
-        radius = np.sqrt(8 + c.params_m * 2) / 2 * pixels_per_point
-        markers.append(Bbox.from_extents(x - radius, y - radius, x + radius, y + radius))
-    _annotate_without_overlap(
-        ax, [(c.name, c.gflops, c.acc1) for c in cards if c.name in to_label], markers
-    )
     ax.set_xlabel("GFLOPS per image (torchvision metadata, multiply-adds; log scale)")
     ax.set_ylabel("ImageNet-1k top-1 accuracy (%)")
     ax.set_title(
@@ -470,51 +460,213 @@ def plot_landscape(cards: Sequence[ModelCard], label: Iterable[str] = (), ax=Non
     legend = ax.legend(fontsize=7, loc="lower right", title="kind", title_fontsize=7)
     for handle in legend.legend_handles:  # one marker size in the legend, whatever the bubbles
         handle.set_sizes([25])
+    to_label = {c.name for c in front} | set(label)
+    on_screen = ax.transData.transform([(c.gflops, c.acc1) for c in front])
+    _place_labels(
+        ax,
+        [c.name for c in cards],
+        ax.transData.transform([(c.gflops, c.acc1) for c in cards]),
+        [np.sqrt(8 + c.params_m * 2) / 2 * ax.figure.dpi / 72 for c in cards],  # s is points²
+        [index for index, c in enumerate(cards) if c.name in to_label],
+        keep_clear=legend.get_window_extent(ax.figure.canvas.get_renderer()),
+        lines=np.hstack([on_screen[:-1], on_screen[1:]]),  # the front's dashed segments
+    )
     return ax
 
 
-def _annotate_without_overlap(
-    ax, points: Sequence[tuple[str, float, float]], obstacles: Sequence[Bbox] = ()
-) -> None:
-    """Label (text, x, y) points, nudging a label down or up (right of the point, then left)
-    until it lies inside the axes and overlaps no earlier label and, where some place allows
-    it, no obstacle (a marker's box on screen)."""
+LABEL_FONT_SIZE = 7
+LABEL_GAPS = (1.5, 2.5, 4, 6, 9, 14, 20, 28, 38, 50, 64)  # points from a marker's edge to its label
+# How much of a label beside (above, below) its point lies below (left of) the point: centred
+# first, flush last.
+LABEL_SLIDES = (0.5, 0.375, 0.625, 0.25, 0.75, 0.125, 0.875, 0.0, 1.0)
+LEADER_GAP = 9  # points: a label this far from its marker or further gets a leader line
+# A label reads as its own point's when every other point is this many times as far from it,
+# and a point (1/72 inch) more, measured to the points' centres and to their markers' edges.
+NEARER = 1.5
+
+
+def _place_labels(ax, names, points, radii, labelled, keep_clear: Bbox, lines=None) -> None:
+    """Label the points whose indices are in labelled, each at the cheapest place around its
+    marker (_label_places) that keeps every rule: inside the axes and off keep_clear (the
+    legend), overlapping no other label, clearly nearer its own point than any other (NEARER),
+    its leader line (drawn from LEADER_GAP on) crossing no label, and no label crossed by a
+    leader. The cost: the gap, plus a penalty for each marker the label covers and for each
+    leader or line (lines: (K, 4) screen segments, such as the Pareto front) it crosses.
+
+    The labels with the fewest places choose first; a label left with none is moved to the
+    front and the placing starts again. A label stuck twice (points too crowded for its size)
+    loosens its rule: first it need only be the nearest, then it may sit anywhere with a leader
+    line to its point. points: (N, 2) screen pixels of every plotted point; radii (N,): their
+    markers' radii in pixels.
+    """
     renderer = ax.figure.canvas.get_renderer()
-    frame = ax.get_window_extent(renderer)  # labels stay inside the axes
-    placed: list[Bbox] = []
-    offsets = [(5 * side, dy) for dy in (-3, -12, 6, -21, 15, -30, 24, -39, 33, -48, 42,
-                                         -57, 51, -66, 60)
-               for side in (1, -1)]  # right of the point first, then left  # fmt: skip
-    for text, x, y in points:
-        box = None
-        for avoid in ([*placed, *obstacles], placed):  # markers too if possible, labels always
-            for dx, dy in offsets:
-                annotation = ax.annotate(
-                    text, (x, y), fontsize=7, xytext=(dx, dy), textcoords="offset points",
-                    ha="left" if dx > 0 else "right",
-                    arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.4"}
-                    if abs(dy) > 12 or abs(dx) > 5 else None,
-                )  # fmt: skip
-                # the text's own box: an annotation's extent would include its leader line
-                annotation.update_positions(renderer)
-                candidate = Text.get_window_extent(annotation, renderer).expanded(1.02, 1.1)
-                inside = (
-                    frame.containsx(candidate.x0)
-                    and frame.containsx(candidate.x1)
-                    and (frame.containsy(candidate.y0) and frame.containsy(candidate.y1))
-                )
-                if inside and not any(candidate.overlaps(other) for other in avoid):
-                    box = candidate
-                    break
-                annotation.remove()
-            if box is not None:
-                break
-        if box is None:
-            annotation = ax.annotate(
-                text, (x, y), fontsize=7, xytext=(5, -3), textcoords="offset points"
-            )
-            box = annotation.get_window_extent(renderer)
-        placed.append(box)
+    frame = ax.get_window_extent(renderer)
+    points, radii = np.asarray(points, dtype=float), np.asarray(radii, dtype=float)
+    lines = np.empty((0, 4)) if lines is None else np.asarray(lines, dtype=float)
+    pixels_per_point = ax.figure.dpi / 72
+    places = {}
+    for index in labelled:
+        probe = ax.text(0, 0, names[index], fontsize=LABEL_FONT_SIZE)
+        size = probe.get_window_extent(renderer).size
+        probe.remove()
+        gaps, boxes = _label_places(points[index], radii[index], size, pixels_per_point)
+        fits = (
+            (boxes[:, :2] >= frame.p0).all(axis=1)
+            & (boxes[:, 2:] <= frame.p1).all(axis=1)
+            & ~_boxes_overlap(boxes, keep_clear.extents[None, :]).any(axis=1)
+        )
+        gaps, boxes = gaps[fits], boxes[fits]
+        centres = _box_distances(boxes, points)  # (places, points)
+        edges = np.maximum(centres - radii, 0)
+
+        def reads_as_own(factor, centres=centres, edges=edges, index=index):
+            return np.all(
+                [np.delete(d, index, axis=1).min(axis=1) > factor * d[:, index] + pixels_per_point
+                 for d in (centres, edges)], axis=0,
+            )  # fmt: skip
+
+        middles = (boxes[:, :2] + boxes[:, 2:]) / 2
+        places[index] = {
+            "gaps": gaps,
+            "boxes": boxes,
+            "leaders": np.hstack([np.broadcast_to(points[index], middles.shape), middles]),
+            "covered": (centres < radii).sum(axis=1),
+            "on_lines": _segments_hit_boxes(lines, boxes).sum(axis=0),
+            # strictest rule first; the last: anywhere, tied to its point by a leader line
+            "rules": [reads_as_own(NEARER), reads_as_own(1.0), gaps >= LEADER_GAP],
+        }
+    level = {i: next((n for n, ok in enumerate(places[i]["rules"]) if ok.any()), 2) for i in places}
+    order = sorted(labelled, key=lambda i: places[i]["rules"][level[i]].sum())
+    times_stuck = dict.fromkeys(labelled, 0)
+    for _ in range(6 * len(order)):
+        chosen = _choose_places(order, places, level)
+        stuck = next((index for index in order if chosen[index] is None), None)
+        if stuck is None:
+            break
+        times_stuck[stuck] += 1
+        if times_stuck[stuck] == 2 and level[stuck] < 2:  # stuck again: a looser rule
+            times_stuck[stuck], level[stuck] = 0, level[stuck] + 1
+        order = [stuck, *(index for index in order if index != stuck)]
+    for index in labelled:
+        choice, gaps = chosen[index], places[index]["gaps"]
+        if choice is None and not len(gaps):  # no room in the axes at all: right of the point
+            gap, offset = 0, np.array([5.0, -3.0])
+        else:
+            if choice is None:  # no free place even for a leader: its best place, overlapping
+                choice = int(np.argmax(places[index]["rules"][level[index]]))
+            gap, box = gaps[choice], places[index]["boxes"][choice]
+            offset = (box[:2] - points[index]) / pixels_per_point
+        ax.annotate(
+            names[index], ax.transData.inverted().transform(points[index]),
+            xytext=offset, textcoords="offset points",
+            ha="left", va="bottom", fontsize=LABEL_FONT_SIZE,
+            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.4", "shrinkB": 0}
+            if gap >= LEADER_GAP else None,
+        )  # fmt: skip
+
+
+def _label_places(point, radius, size, pixels_per_point) -> tuple[np.ndarray, np.ndarray]:
+    """Every place for a label of size (w, h) pixels around a marker of radius pixels at
+    point, nearest first: (gaps (M,) in points from the marker's edge, boxes (M, 4) as x0, y0,
+    x1, y1 pixels). At each gap: right, left, the corners, above and below, each side's places
+    slid along it (LABEL_SLIDES). In a crowd the nearest places lie on the marker itself (a
+    negative gap)."""
+    width, height = size
+    inner = [gap * pixels_per_point for gap in LABEL_GAPS if gap * pixels_per_point < radius]
+    gaps, corners = [], []
+    for step in [*inner, *(radius + gap * pixels_per_point for gap in LABEL_GAPS)]:
+        diagonal = step / math.sqrt(2)
+        offsets = [
+            *((step, -height * f) for f in LABEL_SLIDES),
+            *((-step - width, -height * f) for f in LABEL_SLIDES),
+            (diagonal, diagonal), (diagonal, -diagonal - height),
+            (-diagonal - width, diagonal), (-diagonal - width, -diagonal - height),
+            *((-width * f, step) for f in LABEL_SLIDES),
+            *((-width * f, -step - height) for f in LABEL_SLIDES),
+        ]  # fmt: skip
+        corners += offsets
+        gaps += [(step - radius) / pixels_per_point] * len(offsets)
+    lower_left = np.asarray(point) + np.asarray(corners)
+    return np.asarray(gaps), np.hstack([lower_left, lower_left + (width, height)])
+
+
+def _choose_places(order, places, level) -> dict:
+    """{label's point index: index of its place, or None where no place keeps the rules},
+    choosing label by label in order, each where it costs least given the labels and leaders
+    placed before it; level: which of each label's rules applies."""
+    boxes, leaders = np.empty((0, 4)), np.empty((0, 4))
+    chosen = {}
+    for index in order:
+        candidate = places[index]
+        with_leader = candidate["gaps"] >= LEADER_GAP
+        allowed = (
+            candidate["rules"][level[index]]
+            & ~_boxes_overlap(candidate["boxes"], boxes).any(axis=1)
+            & ~_segments_hit_boxes(leaders, candidate["boxes"]).any(axis=0)
+            & ~(with_leader & _segments_hit_boxes(candidate["leaders"], boxes).any(axis=1))
+        )
+        if not allowed.any():
+            chosen[index] = None
+            continue
+        crossed = with_leader * _segments_cross(candidate["leaders"], leaders).sum(axis=1)
+        cost = (
+            candidate["gaps"] + 30 * candidate["covered"] + 10 * (crossed + candidate["on_lines"])
+        )
+        cost += np.arange(len(cost)) * 1e-3  # a tie goes to the earlier place
+        choice = int(np.argmin(np.where(allowed, cost, np.inf)))
+        chosen[index] = choice
+        boxes = np.vstack([boxes, candidate["boxes"][choice]])
+        if with_leader[choice]:
+            leaders = np.vstack([leaders, candidate["leaders"][choice]])
+    return chosen
+
+
+def _boxes_overlap(first: np.ndarray, second: np.ndarray, pad: float = 1.0) -> np.ndarray:
+    """(M, K): whether box m of first (M, 4) and box k of second (K, 4) overlap, or come
+    within pad pixels of each other."""
+    a, b = first[:, None, :], second[None, :, :]
+    return (
+        (a[..., 0] < b[..., 2] + pad)
+        & (b[..., 0] < a[..., 2] + pad)
+        & (a[..., 1] < b[..., 3] + pad)
+        & (b[..., 1] < a[..., 3] + pad)
+    )
+
+
+def _box_distances(boxes: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(M, N) pixels from each box (M, 4) to each point (N, 2); 0 for a point inside."""
+    x, y = points[None, :, 0], points[None, :, 1]
+    dx = np.maximum(np.maximum(boxes[:, None, 0] - x, x - boxes[:, None, 2]), 0)
+    dy = np.maximum(np.maximum(boxes[:, None, 1] - y, y - boxes[:, None, 3]), 0)
+    return np.hypot(dx, dy)
+
+
+def _segments_hit_boxes(segments: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """(S, B): whether segment s (x0, y0, x1, y1) touches box b (x0, y0, x1, y1), by clipping
+    the segment to the box (Liang-Barsky)."""
+    start, delta = segments[:, None, :2], segments[:, None, 2:] - segments[:, None, :2]
+    low, high = boxes[None, :, :2], boxes[None, :, 2:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_low, t_high = (low - start) / delta, (high - start) / delta
+    flat = delta == 0  # a vertical or horizontal segment: inside the slab or never
+    inside = (low <= start) & (start <= high)
+    t_in = np.where(flat, np.where(inside, -np.inf, np.inf), np.minimum(t_low, t_high))
+    t_out = np.where(flat, np.where(inside, np.inf, -np.inf), np.maximum(t_low, t_high))
+    enter = np.maximum(t_in.max(axis=-1), 0)
+    leave = np.minimum(t_out.min(axis=-1), 1)
+    return enter <= leave
+
+
+def _segments_cross(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(S, T): whether segment s of first (S, 4) properly crosses segment t of second (T, 4)."""
+
+    def side(p, q, r):  # sign of the turn p -> q -> r
+        return np.sign((q[..., 0] - p[..., 0]) * (r[..., 1] - p[..., 1])
+                       - (q[..., 1] - p[..., 1]) * (r[..., 0] - p[..., 0]))  # fmt: skip
+
+    a0, a1 = first[:, None, :2], first[:, None, 2:]
+    b0, b1 = second[None, :, :2], second[None, :, 2:]
+    return (side(a0, a1, b0) * side(a0, a1, b1) < 0) & (side(b0, b1, a0) * side(b0, b1, a1) < 0)
 
 
 # --- Heads and summaries ----------------------------------------------------------------------

@@ -168,25 +168,29 @@ def plot_learning_curves(
     chance: float | None = None,
     references: Mapping[str, Mapping[int, float]] | None = None,
     levels: Mapping[str, float] | None = None,
+    val_images: int | None = None,
     title: str = "",
     ax=None,
 ):
     """Val accuracy against the number of training images, one series per strategy.
 
     curves: {strategy: {number of training images: val accuracy, or one per seed}}; several
-    seeds draw their mean with a +-1 std error bar. A series of three or more sizes is joined
-    by a line; two sizes far apart are drawn as points only, since a line would invent the
-    values between them. references: further curves drawn thin and dashed; levels: horizontal
-    lines such as ImageNet's own head. total adds a top axis in percent of the training set.
-    Series are dodged sideways by a few percent (DODGE) so that points at one size stay apart.
-    Notebook 05.
+    seeds draw their mean with a +-1 std error bar, and the legend's title says so (and how
+    many seeds). A series of three or more sizes is joined by a line; two sizes far apart are
+    drawn as points only, since a line would invent the values between them. references:
+    further curves drawn thin and dashed; levels: horizontal lines such as ImageNet's own head.
+    total adds a top axis in percent of the training set; val_images says in the legend's
+    title what one val image is worth in accuracy. Series are dodged sideways by a few percent
+    (DODGE) so that points at one size stay apart. Notebook 05.
     """
-    ax = ax or plt.subplots(figsize=(7, 4))[1]
+    ax = ax or plt.subplots(figsize=(10, 4.4), layout="constrained")[1]
     markers = ("o", "s", "^", "D", "v", "P")
     handles = []
+    seeds = set()
     for index, (name, points) in enumerate(curves.items()):
         sizes = sorted(points)
         values = [np.atleast_1d(np.asarray(points[n], dtype=float)) for n in sizes]
+        seeds |= {len(v) for v in values}
         means = [v.mean() for v in values]
         spreads = [v.std(ddof=1) if len(v) > 1 else 0.0 for v in values]
         # Series that share a size are dodged sideways (a few percent on the log axis), so
@@ -214,7 +218,13 @@ def plot_learning_curves(
     ax.set_ylabel("val accuracy (final epoch)")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
-    ax.legend(handles=handles, fontsize=8, loc="lower right")
+    key = [_seeds_in_a_point(seeds)]
+    if val_images:
+        key.append(f"one val image = {1 / val_images:.4f} of accuracy (1/{val_images})")
+    # beside the axes, where it hides no point whatever the data
+    legend = ax.legend(handles=handles, fontsize=8, title="\n".join(key), title_fontsize=8,
+                       loc="center left", bbox_to_anchor=(1.02, 0.5))  # fmt: skip
+    legend.get_title().set_multialignment("left")
     if title:
         ax.set_title(title)
     if total:
@@ -223,6 +233,19 @@ def plot_learning_curves(
         )
         top.set_xlabel("% of the training set")
     return ax
+
+
+def _seeds_in_a_point(counts: set[int], seeds: Sequence[int] | None = None) -> str:
+    """What one point of a figure is, given how many seeds its points have (counts) and, if
+    known, which seeds."""
+    named = f" ({', '.join(map(str, seeds))})" if seeds else ""
+    if counts <= {1}:
+        return (
+            f"each point: one run (seed {seeds[0]})" if seeds else "each point: one run (one seed)"
+        )
+    if len(counts) == 1:
+        return f"each point: mean of {min(counts)} seeds{named}, bar: +-1 std"
+    return f"each point: mean of its {min(counts)} to {max(counts)} seeds{named}, bar: +-1 std"
 
 
 def show_digit_examples(dataset: DigitsImages):
@@ -235,29 +258,45 @@ def show_digit_examples(dataset: DigitsImages):
 
 
 def plot_layer_probes(
-    probes: Mapping[str, Mapping[str, float]],
-    baselines: Mapping[str, float] | None = None,
+    probes: Mapping[str, Mapping[str, float | Sequence[float]]],
+    baselines: Mapping[str, float | Sequence[float]] | None = None,
+    seeds: Sequence[int] | None = None,
     ax=None,
 ):
     """Linear-probe val accuracy against the layer the features come from, one line per data
     set; baselines: {data set: accuracy of the same probe on raw pixels}, drawn dotted in that
-    data set's colour. probes: {data set: {layer name: accuracy}}, layers input to output.
-    Notebook 05.
+    data set's colour. probes: {data set: {layer name: accuracy, or one per seed}}, layers
+    input to output; several seeds draw their mean with a +-1 std error bar. The title says
+    what a point is: one run, or the mean of how many seeds (named, given seeds). Notebook 05.
     """
-    ax = ax or plt.subplots(figsize=(8, 3.8))[1]
+    ax = ax or plt.subplots(figsize=(8, 4.2), layout="constrained")[1]
     markers = ("o", "s", "^", "D")
+    counts = set()
     for index, (name, by_layer) in enumerate(probes.items()):
         colour = STRATEGY_COLOURS[index % len(STRATEGY_COLOURS)]
-        ax.plot(list(by_layer), list(by_layer.values()), marker=markers[index % len(markers)],
-                color=colour, label=name)  # fmt: skip
+        values = [np.atleast_1d(np.asarray(v, dtype=float)) for v in by_layer.values()]
+        counts |= {len(v) for v in values}
+        means = [v.mean() for v in values]
+        ax.plot(list(by_layer), means, marker=markers[index % len(markers)], color=colour,
+                label=name)  # fmt: skip
+        if any(len(v) > 1 for v in values):
+            spreads = [v.std(ddof=1) if len(v) > 1 else 0.0 for v in values]
+            ax.errorbar(list(by_layer), means, yerr=spreads, fmt="none", color=colour, capsize=4)
         if baselines and name in baselines:
-            ax.axhline(baselines[name], linestyle=":", color=colour,
+            ax.axhline(np.mean(baselines[name]), linestyle=":", color=colour,
                        label=f"{name}: raw-pixel probe")  # fmt: skip
     ax.set_xlabel("features taken after layer group (input -> output)")
     ax.set_ylabel("linear probe val accuracy")
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
+    what = _seeds_in_a_point(counts, seeds)
+    if baselines:
+        what += "; dotted: the same probe on the raw pixels"
+    ax.set_title(
+        f"A linear probe on each layer's features, scored on each data set's val set;\n{what}",
+        fontsize=10,
+    )
     return ax
 
 
@@ -378,35 +417,60 @@ def study_markdown(study: Mapping, cell: str) -> str:
     return "\n".join(lines)
 
 
-def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str = ""):
-    """The 2x2 data size x similarity matrix: in each cell every strategy's val accuracy
-    (mean +- std over seeds, a tick per seed), the best by the rule filled and in bold, the
-    ones the rule cannot tell from it open and blue, references grey; the advice above and the
-    verdict below. Returns the figure. Notebook 05.
-    """
-    import textwrap
+MATRIX_PANEL_WIDTH = 7.0  # inches: one cell of the decision matrix, two side by side
+MATRIX_ROW_PITCH = 0.36  # inches between two strategies' rows in a cell
+MATRIX_FONT_SIZE = 9
 
+
+def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str = ""):
+    """The 2x2 data size x similarity matrix, one framed panel per cell: the advice above; every
+    strategy's val accuracy (mean +- std over seeds, a tick per seed, the numbers on the right),
+    the best by the rule filled and in bold, the ones the rule cannot tell from it open and
+    blue, references grey (_strategy_look); the cell's data and its verdict below. Every text
+    is wrapped to its panel's width and the figure is as tall as its panels' contents.
+    Returns the figure. Notebook 05.
+    """
     from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(2, 2, figsize=(14, 11))
     row_labels = {"large": "more data", "small": "less data"}
-    for row, size in enumerate(("large", "small")):
-        for col, similarity in enumerate(("similar", "different")):
-            ax = axes[row, col]
+    fig = plt.figure(layout="constrained")
+    fig.get_layout_engine().set(w_pad=6 / 72, h_pad=6 / 72)  # text clear of the panels' frames
+    texts, heights = {}, {}
+    for size in ("large", "small"):
+        for similarity in ("similar", "different"):
             key = (size, similarity)
             side = f"{similarity} {'to' if similarity == 'similar' else 'from'} ImageNet"
-            advice = textwrap.fill("advice: " + DECISION_ADVICE[key], 60)
-            ax.set_title(f"{row_labels[size]}, {side}\n{advice}", fontsize=10)
+            advice = f"{row_labels[size]}, {side}\nadvice: {DECISION_ADVICE[key]}"
+            heading = _fit(advice, fig, MATRIX_PANEL_WIDTH, MATRIX_FONT_SIZE + 1)
             cell = cells.get(key)
+            footer = ""
+            if cell is not None:
+                verdict = f"{cell.title}\n{cell.verdict(ADVISED[key])}"
+                footer = _fit(verdict, fig, MATRIX_PANEL_WIDTH, MATRIX_FONT_SIZE)
+            texts[key] = (heading, footer, cell)
+            rows = len(cell.runs) if cell else 2
+            lines = heading.count("\n") + 1 + (footer.count("\n") + 1 if footer else 0)
+            # rows of strategies, lines of text (about 1.4 x the font size each), x axis, margins
+            heights[key] = rows * MATRIX_ROW_PITCH + lines * 1.4 * MATRIX_FONT_SIZE / 72 + 0.9
+    row_heights = [
+        max(heights[size, s] for s in ("similar", "different")) for size in ("large", "small")
+    ]
+    fig.set_size_inches(2 * MATRIX_PANEL_WIDTH, sum(row_heights) + 0.9)
+    panels = fig.subfigures(2, 2, height_ratios=row_heights, wspace=0.02, hspace=0.02)
+    for row, size in enumerate(("large", "small")):
+        for col, similarity in enumerate(("similar", "different")):
+            panel = panels[row, col]
+            panel.set_edgecolor("0.8")
+            panel.set_linewidth(1)
+            heading, footer, cell = texts[size, similarity]
+            panel.suptitle(heading, fontsize=MATRIX_FONT_SIZE + 1)
+            ax = panel.subplots()
             if cell is None:
                 ax.text(0.5, 0.5, "(not measured)", ha="center", transform=ax.transAxes)
                 ax.set_axis_off()
                 continue
             _draw_cell(ax, cell)
-            verdict = cell.verdict(ADVISED[key])
-            lines = [textwrap.fill(line, 68) for line in verdict.split("\n")]
-            heading = textwrap.fill(f"val accuracy, final epoch; {cell.title}", 68)
-            ax.set_xlabel("\n".join([heading, *lines]), fontsize=9)
+            panel.supxlabel(footer, fontsize=MATRIX_FONT_SIZE, x=0.02, ha="left")
 
     def mark(label, colour, face=None, marker="o"):
         return Line2D([], [], marker=marker, ls="", color=colour, mfc=face or colour, label=label)
@@ -418,50 +482,85 @@ def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str
         mark("reference, outside the advice", "grey", marker="D"),
         mark("one seed", "black", marker="|"),
     ]
-    fig.legend(handles=key, loc="lower center", ncol=5, fontsize=9, frameon=False)
+    fig.legend(handles=key, loc="outside lower center", ncol=5, fontsize=MATRIX_FONT_SIZE,
+               frameon=False)  # fmt: skip
     if title:
         fig.suptitle(title, fontsize=13)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
+def _fit(text: str, fig, width: float, fontsize: float) -> str:
+    """text with each of its lines wrapped to fit width inches at fontsize points, as fig
+    draws it, less a margin for a panel's frame and padding."""
+    import textwrap
+
+    renderer = fig.canvas.get_renderer()
+    probe = fig.text(0, 0, "", fontsize=fontsize)
+    room = (width - 0.5) * fig.dpi  # pixels
+    for chars in range(120, 19, -2):
+        wrapped = "\n".join(
+            "\n".join(textwrap.wrap(line, chars)) or line for line in text.split("\n")
+        )
+        probe.set_text(wrapped)
+        if probe.get_window_extent(renderer).width <= room:
+            break
+    probe.remove()
+    return wrapped
+
+
+@dataclass(frozen=True)
+class _Look:
+    """How one strategy is drawn in a decision matrix cell."""
+
+    colour: str
+    face: str
+    marker: str
+    weight: str
+
+
+def _strategy_look(name: str, best: str, tied: Sequence[str], references) -> _Look:
+    """The one rule for a strategy's marks and labels: references grey diamonds; the best blue,
+    filled and bold; the ones the rule cannot tell from it blue and open; the rest black, open."""
+    if name in references:
+        return _Look("grey", "grey", "D", "normal")
+    if name == best:
+        return _Look(OKABE_ITO["blue"], OKABE_ITO["blue"], "o", "bold")
+    if name in tied:
+        return _Look(OKABE_ITO["blue"], "white", "o", "normal")
+    return _Look(OKABE_ITO["black"], "white", "o", "normal")
+
+
 def _draw_cell(ax, cell: MatrixCell) -> None:
+    """One cell's strategies, a row each: mean +- std as a dot and a bar, each seed as a tick
+    just below it, the name on the left and mean +- std on the right, all in _strategy_look."""
+    from matplotlib.transforms import offset_copy
+
     best, *tied = cell.leaders()
     references = set(cell.references())
     names = list(cell.runs)
-    for y, name in enumerate(names):
+    looks = [_strategy_look(name, best, tied, references) for name in names]
+    below = offset_copy(ax.transData, fig=ax.figure, y=-11, units="points")  # clear of the dot
+    numbers = []
+    for y, (name, look) in enumerate(zip(names, looks, strict=True)):
         values = [cell.runs[name]] if isinstance(cell.runs[name], float) else cell.runs[name]
         mean = statistics.fmean(values)
         spread = statistics.stdev(values) if len(values) > 1 else 0
-        if name in references:
-            colour, face, marker = "grey", "grey", "D"
-        elif name == best or name in tied:
-            colour, face, marker = (
-                OKABE_ITO["blue"],
-                (OKABE_ITO["blue"] if name == best else "white"),
-                "o",
-            )
-        else:
-            colour, face, marker = OKABE_ITO["black"], "white", "o"
-        ax.errorbar(mean, y, xerr=spread, fmt=marker, ms=8, color=colour, mfc=face, capsize=4)
-        ax.plot(values, [y + 0.22] * len(values), "|", color=colour, ms=7, alpha=0.7, gid="seeds")
-        ax.text(1.04, y, f"{mean:.3f} +- {spread:.3f}", va="center", fontsize=9, color=colour,
-                fontweight="bold" if name == best else "normal")  # fmt: skip
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names, fontsize=9)
-    for label in ax.get_yticklabels():
-        text = label.get_text()
-        label.set_fontweight("bold" if text == best else "normal")
-        label.set_color(
-            "grey"
-            if text in references
-            else OKABE_ITO["blue"]
-            if text in (best, *tied)
-            else "black"
-        )
-    ax.set_ylim(len(names) - 0.4, -0.6)
-    ax.set_xlim(0, 1.5)  # room on the right for the mean +- std labels, inside the box
+        ax.errorbar(mean, y, xerr=spread, fmt=look.marker, ms=8, color=look.colour,
+                    mfc=look.face, capsize=4)  # fmt: skip
+        ax.plot(values, [y] * len(values), "|", color=look.colour, ms=6, alpha=0.7, gid="seeds",
+                transform=below)  # fmt: skip
+        numbers.append(f"{mean:.3f} +- {spread:.3f}")
+    right = ax.secondary_yaxis("right")
+    for axis, labels in ((ax, names), (right, numbers)):
+        axis.set_yticks(range(len(names)), labels, fontsize=MATRIX_FONT_SIZE)
+        axis.tick_params(axis="y", length=0)
+        for look, label in zip(looks, axis.get_yticklabels(), strict=True):
+            label.set_color(look.colour)
+            label.set_fontweight(look.weight)
+    ax.set_ylim(len(names) - 0.25, -0.6)  # room for the last row's seed ticks
+    ax.set_xlim(0, 1.02)
     ax.set_xticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    ax.set_xlabel("val accuracy, final epoch", fontsize=MATRIX_FONT_SIZE)
     ax.grid(axis="x", alpha=0.3)
 
 

@@ -203,17 +203,9 @@ def course_finetune(
             progress=progress,
         )  # fmt: skip
     probed_state = copy.deepcopy(model.state_dict())
-    head_params, backbone_params = head_and_backbone_parameters(model)
-    groups = [{"params": head_params, "lr": head_lr}]
-    if backbone_params:
-        groups.append({"params": backbone_params, "lr": backbone_lr})
-    optimizer = torch.optim.AdamW(groups)
     finetune_epochs = max(1, epochs)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer,
-        max_lr=[group["lr"] for group in groups],
-        total_steps=finetune_epochs * len(loaders["train"]),
-        pct_start=COURSE_PCT_START,
+    optimizer, scheduler = course_optimizer(
+        model, finetune_epochs * len(loaders["train"]), head_lr, backbone_lr
     )
     try:
         finetuned = training.fit(
@@ -235,6 +227,31 @@ def course_finetune(
     history = _concatenate(probed, finetuned)
     _keep_probe_if_better(model, history, probe_epochs, probed_state)
     return model, history
+
+
+def course_optimizer(
+    model: nn.Module,
+    steps: int,
+    head_lr: float = COURSE_HEAD_LR,
+    backbone_lr: float = COURSE_BACKBONE_LR,
+) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.OneCycleLR]:
+    """The course recipe's optimizer and schedule for model's trainable parameters: AdamW with
+    the head at head_lr and the rest of the trainable backbone at backbone_lr (one group when
+    only the head trains), each rate on a one-cycle schedule over steps batches (a warm-up for
+    COURSE_PCT_START of them, then a cosine decay to almost 0). course_finetune trains with it;
+    notebook 04 plots its schedule."""
+    head_params, backbone_params = head_and_backbone_parameters(model)
+    groups = [{"params": head_params, "lr": head_lr}]
+    if backbone_params:
+        groups.append({"params": backbone_params, "lr": backbone_lr})
+    optimizer = torch.optim.AdamW(groups)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer,
+        max_lr=[group["lr"] for group in groups],
+        total_steps=steps,
+        pct_start=COURSE_PCT_START,
+    )
+    return optimizer, scheduler
 
 
 def _keep_probe_if_better(

@@ -239,6 +239,21 @@ def show_markdown(text: str) -> None:
     display(Markdown(text))
 
 
+def epochs_markdown(histories: Mapping[str, object]) -> str:
+    """A Markdown table of several runs side by side, one row per epoch: each run's val accuracy
+    and seconds (blank after a shorter run ends). histories: {name: training.History}.
+    Notebook 04."""
+    header = " | ".join(f"{name}: val accuracy | s" for name in histories)
+    rows = [f"| epoch | {header} |", "|---:" + "|---:|---:" * len(histories) + "|"]
+    for epoch in range(1, max(len(run.records) for run in histories.values()) + 1):
+        cells = []
+        for run in histories.values():
+            record = run.records[epoch - 1] if epoch <= len(run.records) else None
+            cells += [f"{record.val_accuracy:.3f}", f"{record.seconds:.1f}"] if record else ["", ""]
+        rows.append(f"| {epoch} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def runs_markdown(runs: dict[str, list[dict]], val_images: int) -> str:
     """A Markdown table of a study's runs: final and best epoch, mean +- std over seeds.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 
+import numpy as np
 import pytest
 import torch
 import torchvision
@@ -210,41 +211,78 @@ def test_plots_draw_and_reject_bad_filters():
     plt.close("all")
 
 
-def test_landscape_plot_labels_the_front_without_overlaps():
-    import itertools
+# notebook 02's tour
+NOTEBOOK_02_TOUR = (
+    "alexnet",
+    "vgg16",
+    "googlenet",
+    "resnet18",
+    "resnet50",
+    "densenet121",
+    "mobilenet_v3_small",
+    "efficientnet_b0",
+    "convnext_tiny",
+    "vit_b_16",
+)
 
+
+@pytest.fixture(scope="module")
+def landscape_plot():
+    """Notebook 02's landscape: every torchvision classifier, its tour's models labelled."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import to_hex
+
+    cards = arch.landscape()
+    ax = arch.plot_landscape(cards, label=NOTEBOOK_02_TOUR)
+    ax.figure.canvas.draw()
+    yield cards, ax
+    plt.close(ax.figure)
+
+
+def _label_geometry(ax):
+    """Each label's text box (without its leader), its point and its leader line, in pixels."""
     from matplotlib.text import Text
+
+    renderer = ax.figure.canvas.get_renderer()
+    labels = []
+    for text in ax.texts:
+        point = ax.transData.transform(text.xy)
+        leader = None
+        if text.arrow_patch is not None and text.arrow_patch.get_visible():
+            arrow = text.arrow_patch
+            leader = arrow.get_path().transformed(arrow.get_transform())
+        labels.append((text.get_text(), Text.get_window_extent(text, renderer), point, leader))
+    return labels
+
+
+def _distance(point, box) -> float:
+    """Pixels from a point to the nearest point of a box (0 inside it)."""
+    dx = max(box.x0 - point[0], 0, point[0] - box.x1)
+    dy = max(box.y0 - point[1], 0, point[1] - box.y1)
+    return float(np.hypot(dx, dy))
+
+
+def test_landscape_plot_labels_the_front_without_overlaps(landscape_plot):
+    import itertools
+
+    from matplotlib.colors import to_hex
 
     from helpers.viz import OKABE_ITO
 
-    cards = arch.landscape()
-    tour = [
-        "alexnet",
-        "vgg16",
-        "googlenet",
-        "resnet18",
-        "resnet50",
-        "densenet121",
-        "mobilenet_v3_small",
-        "efficientnet_b0",
-        "convnext_tiny",
-        "vit_b_16",
-    ]  # notebook 02's
-    ax = arch.plot_landscape(cards, label=tour)
+    cards, ax = landscape_plot
     labels = {text.get_text() for text in ax.texts}
-    assert labels == {c.name for c in arch.pareto_front(cards)} | set(tour)
-    renderer = ax.figure.canvas.get_renderer()
-    ax.figure.canvas.draw()
-    boxes = [Text.get_window_extent(text, renderer) for text in ax.texts]  # without leaders
+    assert labels == {c.name for c in arch.pareto_front(cards)} | set(NOTEBOOK_02_TOUR)
+    boxes = [box for _, box, _, _ in _label_geometry(ax)]
     assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    frame = ax.get_window_extent()
+    assert all(frame.x0 <= b.x0 and b.x1 <= frame.x1 and frame.y0 <= b.y0 and b.y1 <= frame.y1
+               for b in boxes)  # fmt: skip
     # a few groups in colour-blind-safe colours, each with its own marker, not 20 pastel pairs
     legend = ax.get_legend()
     assert len(legend.get_texts()) <= 7
+    assert not any(b.overlaps(legend.get_window_extent()) for b in boxes)
     safe = {to_hex(colour) for colour in OKABE_ITO.values()}
     colours = {to_hex(c.get_facecolor()[0][:3]) for c in ax.collections if len(c.get_offsets())}
     assert colours <= safe, colours - safe
@@ -254,7 +292,68 @@ def test_landscape_plot_labels_the_front_without_overlaps():
         if len(c.get_offsets())
     ]
     assert len(set(markers)) == len(markers)  # no two groups share a marker shape
-    plt.close("all")
+
+
+def test_landscape_labels_sit_nearer_their_own_point_than_any_other(landscape_plot):
+    # A label read as the neighbouring model's (regnet_y_1_6gf level with a regnet_x square)
+    # names the wrong point: its own point must be the nearest of all the plotted models.
+    cards, ax = landscape_plot
+    points = {c.name: ax.transData.transform((c.gflops, c.acc1)) for c in cards}
+    misread = []
+    for name, box, _, _ in _label_geometry(ax):
+        own = _distance(points[name], box)
+        nearer = [o for o, p in points.items() if o != name and _distance(p, box) <= own]
+        if nearer:
+            misread.append(f"{name} ({own:.1f} px) is nearer {nearer}")
+    assert not misread
+
+
+def test_landscape_leader_lines_cross_no_label(landscape_plot):
+    _, ax = landscape_plot
+    labels = _label_geometry(ax)
+    crossings = [
+        (name, other)
+        for name, _, _, leader in labels
+        if leader is not None
+        for other, box, _, _ in labels
+        if other != name and leader.intersects_bbox(box, filled=True)
+    ]
+    assert not crossings
+
+
+def test_landscape_labels_in_a_crowd_keep_to_their_points_by_nearness_or_a_leader():
+    # Eight models packed into a few pixels: not every label can sit nearest its own point, so
+    # those that cannot get a leader line, and no leader may cross another label.
+    import itertools
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(0)
+    crowd = [
+        arch.ModelCard(f"model_{i}", "w", 5_000_000, float(np.exp(g)), float(a), 224)
+        for i, (g, a) in enumerate(zip(rng.uniform(0, 0.3, 8), rng.uniform(70, 71, 8), strict=True))
+    ]
+    ends = [arch.ModelCard("far_a", "w", 5_000_000, 0.01, 50.0, 224),
+            arch.ModelCard("far_b", "w", 5_000_000, 1000.0, 90.0, 224)]  # fmt: skip
+    ax = arch.plot_landscape(crowd + ends, label=[c.name for c in crowd])
+    ax.figure.canvas.draw()
+    points = {c.name: ax.transData.transform((c.gflops, c.acc1)) for c in crowd + ends}
+    labels = _label_geometry(ax)
+    assert {name for name, *_ in labels} == {c.name for c in crowd + ends}
+    for name, box, _, leader in labels:
+        own = _distance(points[name], box)
+        nearest = all(_distance(p, box) > own for other, p in points.items() if other != name)
+        assert nearest or leader is not None, name
+    assert any(leader is not None for *_, leader in labels)
+    boxes = [box for _, box, _, _ in labels]
+    assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+    assert not [(name, other) for name, _, _, leader in labels if leader is not None
+                for other, box, _, _ in labels
+                if other != name and leader.intersects_bbox(box, filled=True)]  # fmt: skip
+    plt.close(ax.figure)
 
 
 def test_picker_writes_into_its_widget_not_the_cell(capsys):

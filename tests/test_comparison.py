@@ -177,8 +177,99 @@ def test_the_decision_matrix_draws_every_seed_and_marks_the_leaders():
     assert sum(len(line.get_xdata()) for line in seed_marks) == 3 * len(SIMILAR)
     low, high = ax.get_xlim()
     assert all(low <= x <= high for line in seed_marks for x in line.get_xdata())
-    assert "agrees with the advice" in ax.get_xlabel()
+    panel = ax.get_figure(root=False)  # the cell's framed panel: its advice and its verdict
+    assert "agrees with the advice" in " ".join(text.get_text() for text in panel.texts)
     assert sum(a.get_visible() and a.axison for a in fig.axes) == 1  # the others: not measured
+    plt.close(fig)
+
+
+DIFFERENT = {
+    comparison.RAW_PROBE: _photos(130, 131, 129),
+    comparison.LINEAR_PROBE: _photos(110, 118, 112),
+    comparison.EARLIER_PROBE: _photos(128, 131, 126),
+    comparison.TUTORIAL_FIXED: _photos(50, 48, 55),
+    comparison.FINETUNE_RANDOM: _photos(100, 106, 98),
+    comparison.FROM_SCRATCH: _photos(55, 60, 52),
+}
+FOUR_CELLS = {"large similar": SIMILAR, "small similar": SIMILAR,
+              "large different": DIFFERENT, "small different": DIFFERENT}  # fmt: skip
+
+
+def _drawn_texts(fig):
+    """Every text the figure draws: visible, not empty, and no tick label outside its axis."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    hidden = set()
+    for ax in fig.axes + [child for parent in fig.axes for child in parent.child_axes]:
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                if not low - 1e-9 <= tick.get_loc() <= high + 1e-9:
+                    hidden |= {id(tick.label1), id(tick.label2)}
+    return [
+        text
+        for text in fig.findobj(Text)
+        if text.get_visible() and text.get_text().strip() and id(text) not in hidden
+    ]
+
+
+def _inside(inner, outer, slack=0.5) -> bool:
+    return (outer.x0 - slack <= inner.x0 and inner.x1 <= outer.x1 + slack
+            and outer.y0 - slack <= inner.y0 and inner.y1 <= outer.y1 + slack)  # fmt: skip
+
+
+def test_the_decision_matrix_keeps_every_text_inside_its_framed_panel():
+    import itertools
+
+    fig = comparison.plot_decision_matrix(
+        comparison.matrix_cells(_study(FOUR_CELLS)), title="Which strategy? (3 seeds)"
+    )
+    texts = _drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()
+    boxes = {text: text.get_window_extent(renderer) for text in texts}
+    assert len(fig.subfigs) == 4  # one framed panel per cell of the matrix
+    for panel in fig.subfigs:
+        assert panel.get_edgecolor()[3] > 0
+        mine = [text for text in texts if text.get_figure(root=False) is panel]
+        assert len(mine) > 15  # names, numbers, ticks, advice, verdict
+        outside = [t.get_text()[:40] for t in mine if not _inside(boxes[t], panel.bbox)]
+        assert not outside
+    assert all(_inside(box, fig.bbox) for box in boxes.values())
+    pairs = itertools.combinations(texts, 2)
+    overlapping = [(a.get_text(), b.get_text()) for a, b in pairs if boxes[a].overlaps(boxes[b])]
+    assert not overlapping
+    plt.close(fig)
+
+
+def test_the_decision_matrix_draws_each_strategy_in_one_look():
+    # One rule decides a strategy's look: its dot, its name and its numbers agree.
+    fig = comparison.plot_decision_matrix(comparison.matrix_cells(_study(FOUR_CELLS)))
+    for ax in fig.axes:
+        numbers = ax.child_axes[0].get_yticklabels()  # mean +- std, right of the cell
+        dots = [line for line in ax.get_lines() if line.get_gid() != "seeds" and line.get_marker()
+                not in ("None", "", None, "|")]  # fmt: skip
+        for name, number, dot in zip(ax.get_yticklabels(), numbers, dots, strict=True):
+            assert "+-" in number.get_text()
+            assert name.get_color() == number.get_color() == dot.get_color()
+            assert name.get_fontweight() == number.get_fontweight()
+    plt.close(fig)
+
+
+def test_the_decision_matrix_seed_ticks_sit_clear_of_their_dots():
+    fig = comparison.plot_decision_matrix(comparison.matrix_cells(_study(FOUR_CELLS)))
+    fig.canvas.draw()
+    pixels_per_point = fig.dpi / 72
+    for ax in fig.axes:
+        seeds = [line for line in ax.get_lines() if line.get_gid() == "seeds"]
+        dots = [line for line in ax.get_lines() if line.get_gid() != "seeds" and line.get_marker()
+                not in ("None", "", None, "|")]  # fmt: skip
+        for tick, dot in zip(seeds, dots, strict=True):
+            tick_y = tick.get_transform().transform(tick.get_xydata())[:, 1]
+            dot_y = dot.get_transform().transform(dot.get_xydata())[0, 1]
+            # a diamond reaches 0.71 of its size from its centre, a tick half its length
+            clearance = (0.71 * dot.get_markersize() + tick.get_markersize() / 2) * pixels_per_point
+            assert (abs(tick_y - dot_y) > clearance).all()
     plt.close(fig)
 
 
@@ -258,6 +349,33 @@ def test_learning_curves_draw_seeds_as_error_bars_and_two_sizes_as_points():
     plt.close(ax.figure)
 
 
+def test_learning_curves_say_what_a_point_is_and_what_one_val_image_is_worth():
+    seeds = {"probe": {12: [0.8, 0.85, 0.9], 244: [0.9, 0.91, 0.92]}}
+    ax = comparison.plot_learning_curves(seeds, total=244, val_images=153, title="ants vs bees")
+    key = ax.get_legend().get_title().get_text().split("\n")
+    assert key == ["each point: mean of 3 seeds, bar: +-1 std",
+                   "one val image = 0.0065 of accuracy (1/153)"]  # fmt: skip
+    one_run = comparison.plot_learning_curves({"probe": {12: 0.8, 244: 0.9}})
+    assert one_run.get_legend().get_title().get_text() == "each point: one run (one seed)"
+    plt.close("all")
+
+
+def test_learning_curves_draw_every_text_inside_the_figure_and_the_legend_off_the_points():
+    ax = comparison.plot_learning_curves(
+        {"probe": {5: [0.7, 0.72, 0.71], 244: [0.93, 0.94, 0.95]},
+         "from scratch": {12: [0.45, 0.5, 0.55], 244: [0.53, 0.55, 0.57]}},
+        total=244, chance=0.54, levels={"ImageNet's own head": 0.97}, val_images=153,
+        title="ants vs bees, 224 px, final epochs",
+    )  # fmt: skip
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    outside = [t.get_text() for t in _drawn_texts(fig)
+               if not _inside(t.get_window_extent(renderer), fig.bbox)]  # fmt: skip
+    assert not outside
+    assert not ax.get_legend().get_window_extent(renderer).overlaps(ax.get_window_extent(renderer))
+    plt.close(fig)
+
+
 def test_layer_probe_plot_gives_each_baseline_its_data_sets_colour():
     probes = {
         "ants": {"blocks.3": 0.8, "final": 0.9},
@@ -268,6 +386,25 @@ def test_layer_probe_plot_gives_each_baseline_its_data_sets_colour():
     assert labels == ["ants", "digits", "digits: raw-pixel probe"]
     assert handles[1].get_color() == handles[2].get_color() != handles[0].get_color()
     assert list(handles[1].get_ydata()) == [0.95, 0.93]
+
+
+def test_layer_probe_plot_says_how_many_seeds_a_point_is():
+    from matplotlib.collections import LineCollection
+
+    one = {"ants": {"blocks.3": 0.8, "final": 0.9}, "digits": {"blocks.3": 0.95, "final": 0.93}}
+    ax = comparison.plot_layer_probes(one, baselines={"digits": 0.94})
+    assert "one run (one seed)" in ax.get_title()
+    assert "dotted: the same probe on the raw pixels" in ax.get_title()
+    assert (
+        "each point: one run (seed 0)" in comparison.plot_layer_probes(one, seeds=[0]).get_title()
+    )
+    three = {"ants": {"blocks.3": [0.8, 0.82, 0.84], "final": [0.9, 0.9, 0.93]}}
+    ax = comparison.plot_layer_probes(three, seeds=(0, 1, 2))
+    assert "each point: mean of 3 seeds (0, 1, 2), bar: +-1 std" in ax.get_title()
+    bars = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert [len(c.get_segments()) for c in bars] == [2]  # one error bar per layer
+    assert list(ax.get_lines()[0].get_ydata()) == pytest.approx([0.82, 0.91])
+    plt.close("all")
 
 
 def test_digit_examples_show_one_image_per_class(digits):

@@ -64,6 +64,33 @@ def test_ant_bee_classifier_right_and_wrong(capsys):
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 
+def test_ant_bee_classifier_refuses_a_threshold_on_one_logit():
+    """Only comparing the two logits decides: a threshold on the bee logit alone fails."""
+    for threshold in (-1.5, 0.0, 1.25, 2.0):
+
+        def bee_above(logits, threshold=threshold):
+            return (logits[:, BEE_CLASS] > threshold).long()
+
+        def ant_below(logits, threshold=threshold):
+            return (logits[:, ANT_CLASS] < threshold).long()
+
+        assert not nb01.check_ant_bee_classifier(bee_above)
+        assert not nb01.check_ant_bee_classifier(ant_below)
+
+
+def test_the_normalisation_table_is_folded_until_a_prediction(capsys, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", shown.append)
+    report = {"own": {"ant/bee accuracy": 0.97, "same top-1 class": 1.0}}
+    nb01.show_normalisation_table(None, report)
+    assert capsys.readouterr().out == "" and len(shown) == 1
+    assert shown[0].data.startswith("<details><summary>Predict first")
+    assert shown[0].data.rstrip().endswith("</details>")
+    assert "97.0%" in shown[0].data.split("</summary>")[1]  # inside the collapsed box only
+    nb01.show_normalisation_table("about the same", report)
+    assert "97.0%" in capsys.readouterr().out and len(shown) == 1
+
+
 def test_normalisation_outcome_thresholds():
     assert nb01.normalisation_outcome(0.97, 0.965) == "about the same"
     assert nb01.normalisation_outcome(0.97, 0.93) == "a few points lower"
@@ -79,7 +106,8 @@ def test_normalisation_prediction_uses_the_measured_report(capsys):
     assert nb01.check_normalisation_prediction("about the same", report, "right", "[0, 1]")
     assert "60%" in capsys.readouterr().out  # points at the top-1 column
     assert not nb01.check_normalisation_prediction("near chance (50%)", report, "right", "[0, 1]")
-    assert "the outcome was 'about the same'" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "does not match 'near chance (50%)'" in out and "'about the same'" not in out
     assert nb01.check_normalisation_prediction("near chance (50%)", report, "right", "[0, 255]")
     assert not nb01.check_normalisation_prediction(None, report, "right", "[0, 1]")
     assert "choose one of" in capsys.readouterr().out

@@ -30,33 +30,46 @@ def test_freeze_all_but(lite0, capsys):
 
 def test_optimizer(lite0, capsys):
     freezing.head_only(lite0)
+    head_optimizer = torch.optim.AdamW(freezing.trainable_parameters(lite0), lr=1e-3)
     assert not nb03.check_optimizer(None, lite0)
-    assert not nb03.check_optimizer(torch.optim.SGD(lite0.parameters(), lr=0.1), lite0)
-    assert "frozen tensors" in capsys.readouterr().out
-    optimizer = torch.optim.SGD(freezing.trainable_parameters(lite0), lr=0.1)
-    assert nb03.check_optimizer(optimizer, lite0)
-    freezing.unfreeze(lite0.conv_head)
-    assert not nb03.check_optimizer(optimizer, lite0)
+    assert not nb03.check_optimizer(head_optimizer, lite0)
+    assert "conv_head is still frozen" in capsys.readouterr().out
+    conv_head = freezing.layer_groups(lite0)["conv_head"]
+    freezing.unfreeze(conv_head)
+    assert not nb03.check_optimizer(head_optimizer, lite0)
     assert "not in the optimizer" in capsys.readouterr().out
+    one_rate = torch.optim.AdamW(freezing.trainable_parameters(lite0), lr=1e-3)
+    assert not nb03.check_optimizer(one_rate, lite0)
+    assert "conv_head learns at 0.001" in capsys.readouterr().out
+    everything = torch.optim.AdamW(lite0.parameters(), lr=1e-3)
+    assert not nb03.check_optimizer(everything, lite0)
+    assert "frozen tensors" in capsys.readouterr().out
+    head_optimizer.add_param_group({"params": list(conv_head.parameters()), "lr": 1e-4})
+    assert nb03.check_optimizer(head_optimizer, lite0)
+    assert capsys.readouterr().out.startswith("Correct")
+    freezing.unfreeze(lite0.blocks[6])  # one group too many
+    assert not nb03.check_optimizer(head_optimizer, lite0)
+    assert "not blocks.6" in capsys.readouterr().out
 
 
-def test_batchnorm_modes(lite0, capsys):
+def test_batchnorm_modes_every_batchnorm_in_eval(lite0, capsys):
     freezing.head_only(lite0)
-    freezing.unfreeze(lite0.blocks[6])
-    lite0.eval()
-    assert not nb03.check_batchnorm_modes(lite0)
+    freezing.set_trainable(lite0, {"blocks.6": True, "conv_head": True})
     lite0.train()
     assert not nb03.check_batchnorm_modes(lite0)
-    assert "train mode" in capsys.readouterr().out
-    lite0.eval().train()
-    for module in lite0.modules():  # everything to eval: too much
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.eval()
+    assert "every BatchNorm layer" in capsys.readouterr().out
+    freezing.frozen_batchnorm_to_eval(lite0)  # the frozen ones only: not enough this time
     assert not nb03.check_batchnorm_modes(lite0)
     assert "trainable BatchNorm" in capsys.readouterr().out
+    lite0.eval()  # everything in eval mode: too much
+    assert not nb03.check_batchnorm_modes(lite0)
+    assert "model itself is in eval mode" in capsys.readouterr().out
     lite0.train()
-    freezing.frozen_batchnorm_to_eval(lite0)
+    freezing.set_batchnorm_mode(lite0, "inference")
     assert nb03.check_batchnorm_modes(lite0)
+    lite0.conv_stem.eval()  # a convolution in eval mode is not a BatchNorm layer
+    assert not nb03.check_batchnorm_modes(lite0)
+    assert "not BatchNorm (e.g. conv_stem)" in capsys.readouterr().out
 
 
 def test_discriminative(lite0, capsys):
@@ -70,5 +83,13 @@ def test_discriminative(lite0, capsys):
     )
     assert not nb03.check_discriminative(upside_down, lite0)
     assert "rise towards the head" in capsys.readouterr().out
-    right = torch.optim.AdamW(freezing.discriminative_param_groups(lite0, 1e-3))
-    assert nb03.check_discriminative(right, lite0)
+    ulmfit = torch.optim.AdamW(freezing.discriminative_param_groups(lite0, 1e-3))  # 2.6, not 2
+    assert not nb03.check_discriminative(ulmfit, lite0)
+    assert "conv_head learns at 0.000384615" in capsys.readouterr().out
+    halves = freezing.discriminative_param_groups(lite0, 1e-3, lr_decay=2)
+    assert nb03.check_discriminative(torch.optim.AdamW(halves), lite0)
+    assert not nb03.check_discriminative(torch.optim.AdamW(halves[:2]), lite0)  # blocks.6 missing
+    assert "not in the optimizer" in capsys.readouterr().out
+    with_frozen = freezing.discriminative_param_groups(lite0, 1e-3, 2, trainable_only=False)
+    assert not nb03.check_discriminative(torch.optim.AdamW(with_frozen), lite0)
+    assert "frozen" in capsys.readouterr().out

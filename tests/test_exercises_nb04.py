@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from helpers import results
+from helpers import freezing, results
 from helpers.exercises import nb04
 from helpers.training import EpochRecord, History
 
@@ -15,6 +15,7 @@ def test_steps_per_epoch(capsys):
     assert "Correct" in capsys.readouterr().out
     assert not nb04.check_steps_per_epoch(15, num_images=244, batch_size=16)
     assert "drop_last" in capsys.readouterr().out
+    assert not nb04.check_steps_per_epoch(True, num_images=16, batch_size=16)
     assert not nb04.check_steps_per_epoch(None, num_images=244, batch_size=16)
     assert not nb04.check_steps_per_epoch(20, num_images=244, batch_size=16)
 
@@ -27,26 +28,42 @@ class TinyNet(nn.Module):
         self.fc = nn.Linear(4, 2)
 
 
-def test_head_lr_groups(capsys):
-    model = TinyNet()
-    head, rest = list(model.fc.parameters()), list(model.features.parameters())
-    right = torch.optim.AdamW([{"params": rest, "lr": 1e-4}, {"params": head, "lr": 1e-3}])
-    assert nb04.check_head_lr_groups(right, model)
-    assert "Correct" in capsys.readouterr().out
-    same_lr = torch.optim.AdamW([{"params": rest, "lr": 1e-3}, {"params": head, "lr": 1e-3}])
-    assert not nb04.check_head_lr_groups(same_lr, model)
-    one_group = torch.optim.AdamW(rest + head, lr=1e-3)
-    assert not nb04.check_head_lr_groups(one_group, model)
-    assert "2 parameter groups" in capsys.readouterr().out
-    with_frozen = torch.optim.AdamW(
+def test_lr_groups(capsys):
+    from helpers import models
+
+    model = models.replace_head(models.load_backbone(pretrained=False), 2)
+    freezing.set_trainable(model, dict.fromkeys(("stem", "blocks.0", "blocks.1"), False))
+    groups = freezing.layer_groups(model)
+    head, below = groups["classifier"], groups["conv_head"]  # conv_head and bn2
+    near = {id(p) for p in [*head.parameters(), *below.parameters()]}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in near]
+    right = torch.optim.AdamW(
         [
-            {"params": rest + list(model.frozen.parameters()), "lr": 1e-4},
-            {"params": head, "lr": 1e-3},
+            {"params": list(head.parameters()), "lr": 1e-3},
+            {"params": list(below.parameters()), "lr": 1e-4},
+            {"params": rest, "lr": 1e-5},
         ]
     )
-    assert not nb04.check_head_lr_groups(with_frozen, model)
-    assert "frozen" in capsys.readouterr().out
-    assert not nb04.check_head_lr_groups(None, model)
+    assert nb04.check_lr_groups(right, model)
+    assert "Correct" in capsys.readouterr().out
+    two_rates = torch.optim.AdamW(
+        [
+            {"params": list(head.parameters()), "lr": 1e-3},
+            {"params": [*below.parameters(), *rest], "lr": 1e-4},
+        ]
+    )
+    assert not nb04.check_lr_groups(two_rates, model)
+    assert "the rest of the trainable parameters learns at 0.0001" in capsys.readouterr().out
+    with_frozen = torch.optim.AdamW(
+        [
+            {"params": list(head.parameters()), "lr": 1e-3},
+            {"params": list(below.parameters()), "lr": 1e-4},
+            {"params": [p for p in model.parameters() if id(p) not in near], "lr": 1e-5},
+        ]
+    )
+    assert not nb04.check_lr_groups(with_frozen, model)
+    assert "frozen tensor(s) included" in capsys.readouterr().out
+    assert not nb04.check_lr_groups(None, model)
 
 
 def test_photos_apart(capsys):
@@ -57,6 +74,8 @@ def test_photos_apart(capsys):
     assert "gap in accuracy" in capsys.readouterr().out
     assert not nb04.check_photos_apart(1, 0.948, 0.935, num_val_images=153)
     assert not nb04.check_photos_apart(13, 0.948, 0.935, num_val_images=153)
+    assert not nb04.check_photos_apart(1.6, 0.948, 0.935, num_val_images=153)  # not 2 photos
+    assert not nb04.check_photos_apart(True, 0.948, 0.935, num_val_images=153)
     assert not nb04.check_photos_apart("2", 0.948, 0.935, num_val_images=153)
     assert nb04.check_photos_apart(5, 0.99, 0.94, num_val_images=100)  # not tied to 153
 
@@ -91,6 +110,11 @@ def test_fixed_extractor(capsys):
     everything = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
     assert not nb04.check_fixed_extractor(everything, model)
     assert "exactly the head" in capsys.readouterr().out
+    assert not nb04.check_fixed_extractor(torch.optim.AdamW(model.fc.parameters()), model)
+    assert "SGD" in capsys.readouterr().out
+    no_momentum = torch.optim.SGD(model.fc.parameters(), lr=0.001)
+    assert not nb04.check_fixed_extractor(no_momentum, model)
+    assert "momentum=0.9" in capsys.readouterr().out
     head_only = torch.optim.SGD(model.fc.parameters(), lr=0.001, momentum=0.9)
     assert nb04.check_fixed_extractor(head_only, model)
     assert "Correct" in capsys.readouterr().out
@@ -99,8 +123,9 @@ def test_fixed_extractor(capsys):
 def test_fixed_extractor_refuses_a_frozen_head_or_a_wrong_class_count(capsys):
     model = TinyNet()
     for param in model.parameters():
-        param.requires_grad = False  # frozen after the head was replaced: nothing learns
-    assert not nb04.check_fixed_extractor(torch.optim.SGD(model.fc.parameters(), lr=0.1), model)
+        param.requires_grad = False  # frozen after the head was put on: nothing learns
+    head_only = torch.optim.SGD(model.fc.parameters(), lr=0.001, momentum=0.9)
+    assert not nb04.check_fixed_extractor(head_only, model)
     assert "head is frozen" in capsys.readouterr().out
     model.fc = nn.Linear(4, 3)
     assert not nb04.check_fixed_extractor(torch.optim.SGD(model.fc.parameters(), lr=0.1), model)
@@ -115,7 +140,8 @@ def test_augmentation_gap_is_judged_on_the_learners_runs(capsys):
     with_aug, without_aug = history(0.90, 0.95), history(0.99, 0.94)
     assert nb04.check_augmentation_gap("without", with_aug, without_aug)
     assert not nb04.check_augmentation_gap("with", with_aug, without_aug)
-    assert "gap with augmentation -0.050" in capsys.readouterr().out
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert "without_augmentation.final" in out and "0.050" not in out  # a hint, not the gaps
     assert nb04.check_augmentation_gap("with", without_aug, with_aug)  # their data decides
     assert not nb04.check_augmentation_gap("without", None, None)
     assert "RUN_EXERCISE_4" in capsys.readouterr().out

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import torch
+from PIL import Image
+from torch import nn
+
 from helpers.exercises import nb06
 
 COUNTS = {"ants": 193, "bees": 204}
@@ -33,10 +37,30 @@ def test_val_photos(capsys):
     assert "not a class" in capsys.readouterr().out
 
 
+class SaysBees(nn.Module):
+    """A trained model that gives every photo the logits (0, 2): 'bees' with 88.1%."""
+
+    def forward(self, images):
+        return torch.tensor([[0.0, 2.0]]).expand(len(images), 2)
+
+
 def test_reloaded_prediction(capsys):
-    assert nb06.check_reloaded_prediction([("bees", 0.9), ("ants", 0.1)], "bees")
-    assert nb06.check_reloaded_prediction("bees", "bees")
-    assert nb06.check_reloaded_prediction(("bees", 0.85), "bees")  # top_predictions(...)[0]
-    assert not nb06.check_reloaded_prediction([("ants", 0.6)], "bees")
-    assert "'ants'" in capsys.readouterr().out.splitlines()[-1]
-    assert not nb06.check_reloaded_prediction(None, "bees")
+    photo, classes = Image.new("RGB", (8, 8)), ["ants", "bees"]
+
+    def transform(image):
+        return torch.zeros(3, 8, 8)
+
+    def check(answer):
+        return nb06.check_reloaded_prediction(answer, SaysBees(), photo, classes, transform)
+
+    p = float(torch.tensor([0.0, 2.0]).softmax(0)[1])
+    assert check([("bees", p), ("ants", 1 - p)])
+    assert check(("bees", round(p, 2)))  # top_predictions(...)[0], rounded
+    assert check(("bees", round(100 * p, 1)))  # a percentage
+    assert not check("bees")
+    assert "probability too" in capsys.readouterr().out.splitlines()[-1]
+    assert not check(("bees", 0.5))
+    assert not check([("ants", 0.6)])
+    out = capsys.readouterr().out.splitlines()[-1]
+    assert "'ants' is not what the trained model says" in out and "bees" not in out
+    assert not check(None)

@@ -120,6 +120,40 @@ def test_the_named_notebook_uses_the_term(entry):
     )
 
 
+# Entries whose word first appears in another sense: the glossary names the notebook of this one.
+OTHER_SENSE_FIRST = {
+    "shortcut": "notebook 02's residual shortcut is the skip connection; this is a data cue",
+}
+
+
+def _prose(path: Path) -> str:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").lower()
+
+
+def _uses(name: str, text: str) -> bool:
+    """Whether text says name as a word (a plural too)."""
+    pattern = r"(?<![a-z0-9])" + re.escape(name.lower()) + r"(?:e?s)?(?![a-z0-9])"
+    return re.search(pattern, text) is not None
+
+
+PROSE = {number: _prose(path) for number, path in NUMBERS.items()}
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [entry for entry in ENTRIES if entry.english not in OTHER_SENSE_FIRST],
+    ids=lambda entry: entry.english,
+)
+def test_the_named_notebook_is_where_a_learner_first_meets_the_term(entry):
+    first = next(
+        (n for n in sorted(PROSE) if any(_uses(name, PROSE[n]) for name in entry.names())), None
+    )
+    assert entry.taught_in == f"Notebook {first}", (
+        f"{entry.english!r} is first used in notebook {first}, not {entry.taught_in}"
+    )
+
+
 @pytest.mark.parametrize("term", KEY_TERMS)
 def test_key_terms_are_in_the_notebooks_and_the_glossary(term):
     assert any(term.lower() in text for text in TEXTS.values()), f"no notebook says {term!r}"

@@ -48,6 +48,34 @@ def test_course_recipe_has_a_faster_head_and_one_cycle(tiny_loaders, captured_fi
     assert model.classifier.out_features == 2
 
 
+def test_the_recipe_trains_with_the_optimizer_notebook_04_plots(
+    tiny_loaders, captured_fit, monkeypatch
+):
+    """course_finetune builds its optimizer and schedule with course_optimizer, the function
+    notebook 04 calls to plot the schedule: one definition, not a copy."""
+    built = []
+
+    def recording(*args, **kwargs):
+        built.append(recipes_course_optimizer(*args, **kwargs))
+        return built[-1]
+
+    recipes_course_optimizer = recipes.course_optimizer
+    monkeypatch.setattr(recipes, "course_optimizer", recording)
+    recipes.course_finetune(tiny_loaders, pretrained=False, epochs=2, progress=False)
+    assert len(built) == 1
+    assert (captured_fit["optimizer"], captured_fit["scheduler"]) == built[0]
+    model = recipes.build_model(pretrained=False, frozen_groups=())
+    optimizer, scheduler = recipes_course_optimizer(model, steps=10)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    peak = rates.index(max(rates))
+    assert 0 < peak < 9 and max(rates) == pytest.approx(recipes.COURSE_HEAD_LR, rel=0.05)
+    assert rates[-1] < rates[0] < max(rates)  # warm-up, then a decay below where it started
+
+
 def test_course_recipe_can_train_everything(tiny_loaders, captured_fit):
     model, _ = recipes.course_finetune(
         tiny_loaders, pretrained=False, epochs=1, frozen_groups=(), progress=False

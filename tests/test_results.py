@@ -135,3 +135,18 @@ def test_runs_markdown_reports_final_best_phase_and_photos():
     row = table.splitlines()[-1]
     assert row.startswith("| course | 0.970 +- 0.014 (n=2) | 0.975 +- 0.007 (n=2) | fine-tune")
     assert row.endswith("| 2 |")  # 0.02 of 100 images = 2 photos
+
+
+def test_epochs_markdown_sets_runs_side_by_side_and_leaves_a_shorter_run_blank():
+    from helpers.training import EpochRecord, History
+
+    def run(accuracies):
+        return History([EpochRecord(e, 0.1, 0.9, 0.2, a, 2.0 * e, 1e-3)
+                        for e, a in enumerate(accuracies, 1)])  # fmt: skip
+
+    table = results.epochs_markdown({"long": run([0.9, 0.95, 0.97]), "short": run([0.8])})
+    lines = table.splitlines()
+    assert lines[0] == "| epoch | long: val accuracy | s | short: val accuracy | s |"
+    assert lines[2] == "| 1 | 0.900 | 2.0 | 0.800 | 2.0 |"
+    assert lines[4] == "| 3 | 0.970 | 6.0 |  |  |"
+    assert len(lines) == 5

@@ -9,7 +9,8 @@ from collections.abc import Callable, Mapping
 
 import torch
 
-from helpers.exercises import feedback
+from helpers import imagenet
+from helpers.exercises import feedback, reveal_after_prediction
 from helpers.models import ANT_CLASS, BEE_CLASS, imagenet_categories
 
 GOLDEN_RETRIEVER = "golden retriever"
@@ -67,13 +68,17 @@ def check_primate_count(answer) -> bool:
 
 
 def _test_logits() -> tuple[torch.Tensor, torch.Tensor]:
-    """Logits (6, 1000) whose ant/bee decision is known, with distractors that are larger."""
+    """Logits (6, 1000) whose ant/bee decision is known, with distractors that are larger.
+
+    Each row has its own level, so only comparing the two logits with each other decides:
+    no threshold on one of them does (a bee row's bee logit can be lower than an ant row's)."""
     generator = torch.Generator().manual_seed(1)
     logits = torch.randn(6, 1000, generator=generator)
     labels = torch.tensor([0, 1, 0, 1, 1, 0])  # 0 = ants, 1 = bees
-    for row, label in enumerate(labels):
-        logits[row, ANT_CLASS] = 3.0 if label == 0 else 1.0
-        logits[row, BEE_CLASS] = 1.0 if label == 0 else 3.0
+    levels = (4.0, -3.0, -1.0, 6.0, 0.5, 2.0)
+    for row, (label, level) in enumerate(zip(labels, levels, strict=True)):
+        logits[row, ANT_CLASS] = level + (1.0 if label == 0 else -1.0)
+        logits[row, BEE_CLASS] = level + (-1.0 if label == 0 else 1.0)
         logits[row, 500] = 10.0  # the top class overall is a "cliff dwelling": ignore it
     return logits, labels
 
@@ -119,6 +124,16 @@ def check_ant_bee_classifier(predict: Callable[[torch.Tensor], torch.Tensor]) ->
     )
 
 
+def show_normalisation_table(prediction, report: Mapping[str, Mapping[str, float]]) -> None:
+    """Exercise 4's measurements (imagenet.compare_normalisations' report): printed once the
+    learner's prediction is set, and until then folded in a collapsed box."""
+    reveal_after_prediction(
+        prediction,
+        imagenet.format_report(report),
+        "Predict first (set prediction above), then open: the measured table",
+    )
+
+
 def normalisation_outcome(right: float, wrong: float) -> str:
     """Which of NORMALISATION_CHOICES describes accuracy going from right to wrong (0..1)."""
     drop = right - wrong
@@ -150,6 +165,10 @@ def check_normalisation_prediction(
         NORMALISATION_CHOICES[2]: "The inputs are far outside the range the first layers "
         "were trained on, so the features downstream are meaningless.",
     }[outcome]
-    if prediction == outcome:
-        return feedback(True, f"{outcome} ({measured}). {why}", "")
-    return feedback(False, "", f"the outcome was {outcome!r} ({measured}). {why}")
+    return feedback(
+        prediction == outcome,
+        f"{outcome} ({measured}). {why}",
+        f"the measurement does not match {prediction!r}. Compare the ant/bee accuracy of the rows "
+        f"{reference!r} and {forgotten!r} in the table above (it is printed now that you have "
+        "predicted): how many points apart are they?",
+    )

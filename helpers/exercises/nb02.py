@@ -20,12 +20,34 @@ def _as_number(answer) -> float | None:
         return None
 
 
+def conv_parameters(in_channels: int = 128, out_channels: int = 256, k: int = 3) -> int:
+    """Exercise 1's answer: the parameters of nn.Conv2d(in_channels, out_channels, k), bias too."""
+    return out_channels * (in_channels * k * k + 1)
+
+
+def dense_block_channels(in_channels: int = 64, growth_rate: int = 32, num_layers: int = 6) -> int:
+    """Exercise 2's answer: the output channels of a dense block."""
+    return in_channels + num_layers * growth_rate
+
+
+def separable_savings(
+    in_channels: int = 256, out_channels: int = 256, k: int = 3, size: int = 14
+) -> tuple[int, int]:
+    """Exercise 3's answer, as (standard, separable) multiply-adds of a k x k conv on a size x size
+    map; the answer is standard / separable."""
+    standard = conv_multiply_adds(in_channels, out_channels, k, size, size)
+    separable = conv_multiply_adds(
+        in_channels, in_channels, k, size, size, groups=in_channels
+    ) + conv_multiply_adds(in_channels, out_channels, 1, size, size)
+    return standard, separable
+
+
 def check_conv_parameters(answer, in_channels: int = 128, out_channels: int = 256, k: int = 3):
     """Exercise 1: the parameters of nn.Conv2d(in_channels, out_channels, k) (with bias)."""
     if answer is None:
         return feedback(False, "", PLACEHOLDER_HINT)
     weights = out_channels * in_channels * k * k
-    expected = weights + out_channels
+    expected = conv_parameters(in_channels, out_channels, k)
     value = _as_number(answer)
     if value == weights:
         hint = (
@@ -52,7 +74,7 @@ def check_dense_block_channels(
     """Exercise 2: output channels of DenseBlock(in_channels, growth_rate, num_layers)."""
     if answer is None:
         return feedback(False, "", PLACEHOLDER_HINT)
-    expected = in_channels + num_layers * growth_rate
+    expected = dense_block_channels(in_channels, growth_rate, num_layers)
     value = _as_number(answer)
     if value == num_layers * growth_rate:
         hint = "the block also passes its input through: the input's channels are concatenated too."
@@ -73,10 +95,7 @@ def check_separable_savings(
     """Exercise 3: how many times fewer multiply-adds a depthwise-separable conv needs (+-0.1)."""
     if answer is None:
         return feedback(False, "", PLACEHOLDER_HINT)
-    standard = conv_multiply_adds(in_channels, out_channels, k, size, size)
-    separable = conv_multiply_adds(
-        in_channels, in_channels, k, size, size, groups=in_channels
-    ) + conv_multiply_adds(in_channels, out_channels, 1, size, size)
+    standard, separable = separable_savings(in_channels, out_channels, k, size)
     expected = standard / separable
     value = _as_number(answer)
     correct = value is not None and abs(value - expected) <= 0.1

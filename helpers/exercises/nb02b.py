@@ -5,6 +5,8 @@ Each check prints 'Correct: ...' or 'Not yet: ...' with a hint, and returns True
 
 from __future__ import annotations
 
+import timm
+import timm.data
 import torch
 import torchvision
 from torchvision import transforms as T
@@ -55,13 +57,29 @@ def check_weights_facts(answer, name: str = "efficientnet_b0"):
     )
 
 
+def _same_resize(transform, reference) -> bool:
+    """The same Resize steps: size and interpolation."""
+
+    def settings(steps):
+        return [(step.size, step.interpolation) for step in _find(steps, T.Resize)]
+
+    return settings(transform) == settings(reference)
+
+
 def _find(transform, kind):
     steps = getattr(transform, "transforms", [transform])
     return [step for step in steps if isinstance(step, kind)]
 
 
+def timm_eval_transform(backbone: str = "efficientnet_lite0"):
+    """Exercise 2's answer: the evaluation transform that timm's data config gives the backbone."""
+    model = models.backbone_spec(backbone).build(False)  # the architecture carries the config
+    return timm.data.create_transform(**timm.data.resolve_model_data_config(model))
+
+
 def check_timm_transform(transform, backbone: str = "efficientnet_lite0"):
-    """Exercise 2: the evaluation transform timm's config gives the course's backbone."""
+    """Exercise 2: the evaluation transform timm's config gives the course's backbone (its
+    resizing, centre crop and normalisation)."""
     if transform is None:
         return feedback(False, "", PLACEHOLDER_HINT)
     spec = models.backbone_spec(backbone)
@@ -70,8 +88,8 @@ def check_timm_transform(transform, backbone: str = "efficientnet_lite0"):
         return feedback(
             False,
             "",
-            "build it with timm.data.create_transform(**timm.data.resolve_model_data_config(m)): "
-            "a Compose that ends with Normalize.",
+            "let timm build it from the model's data config (the cell above printed that "
+            "config): a Compose that ends with Normalize.",
         )
     mean = torch.as_tensor(normalise[-1].mean, dtype=torch.float32)
     std = torch.as_tensor(normalise[-1].std, dtype=torch.float32)
@@ -92,6 +110,11 @@ def check_timm_transform(transform, backbone: str = "efficientnet_lite0"):
         hint = "that is the training transform (random crops, flips); leave is_training False."
     elif not crops or tuple(crops[0].size) != (spec.input_size, spec.input_size):
         hint = f"the evaluation transform crops the centre {spec.input_size} x {spec.input_size}."
+    elif not _same_resize(transform, timm_eval_transform(backbone)):
+        hint = (
+            "the resizing differs from the config's (its size or its interpolation): let "
+            "timm.data.create_transform read them from the config instead of choosing them."
+        )
     else:
         hint = ""
     return feedback(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -29,94 +31,173 @@ def check_freeze_all_but(model: nn.Module, open_groups: tuple[str, ...] = ("bloc
     )
 
 
-def check_optimizer(optimizer: torch.optim.Optimizer | None, model: nn.Module) -> bool:
-    """Exercise 2: the optimizer holds exactly the model's trainable parameters."""
+def _groups_of(optimizer: torch.optim.Optimizer) -> dict[int, float]:
+    """{id(parameter): the learning rate of the param group that holds it}."""
+    return {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+
+
+def check_optimizer(
+    optimizer: torch.optim.Optimizer | None,
+    model: nn.Module,
+    added_group: str = "conv_head",
+    added_lr: float = 1e-4,
+    head_lr: float = 1e-3,
+) -> bool:
+    """Exercise 2: added_group unfrozen as well as the head, and the optimizer, which held the
+    head at head_lr, now holds exactly the trainable parameters: added_group's at added_lr."""
     if not isinstance(optimizer, torch.optim.Optimizer):
-        return feedback(False, "", "build a torch.optim optimizer, e.g. torch.optim.AdamW(...).")
-    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    frozen = [p for p in model.parameters() if id(p) in held and not p.requires_grad]
-    missing = [p for p in model.parameters() if id(p) in trainable - held]
-    foreign = held - {id(p) for p in model.parameters()}
-    if foreign:
+        return feedback(False, "", "keep head_optimizer: the torch.optim optimizer built above.")
+    states = freezing.trainable_groups(model)
+    head = freezing.head_name(model)
+    if states[added_group] is not True:
+        return feedback(
+            False, "", f"{added_group} is still frozen (requires_grad=False): unfreeze it first."
+        )
+    opened = [name for name, state in states.items() if state and name not in {added_group, head}]
+    if opened:
+        return feedback(
+            False, "", f"only {added_group} and the head should train, not {opened[0]}."
+        )
+    held = _groups_of(optimizer)
+    parameters = {id(p): p for p in model.parameters()}
+    if set(held) - set(parameters):
         return feedback(False, "", "the optimizer holds parameters of another model.")
+    frozen = [p for i, p in parameters.items() if i in held and not p.requires_grad]
     if frozen:
         return feedback(
             False,
             "",
-            f"the optimizer holds {len(frozen)} frozen tensors "
-            f"({sum(p.numel() for p in frozen):,} values): it keeps state for them and, with "
-            "momentum or weight decay, could move them. Pass only "
-            "[p for p in model.parameters() if p.requires_grad].",
+            f"the optimizer holds {len(frozen)} frozen tensors: it keeps state for them and, with "
+            "momentum or weight decay, could move them. Give it only trainable parameters.",
         )
+    missing = [p for i, p in parameters.items() if p.requires_grad and i not in held]
     if missing:
         return feedback(
             False,
             "",
             f"{len(missing)} trainable tensors are not in the optimizer, so they would never "
-            "change. Did you build the optimizer before unfreezing them?",
+            "change: an optimizer only updates the parameters it was given.",
         )
+    groups = freezing.layer_groups(model)
+    added_lrs = {held[id(p)] for p in groups[added_group].parameters()}
+    head_lrs = {held[id(p)] for p in groups[head].parameters()}
+    if added_lrs != {added_lr}:
+        rates = ", ".join(f"{lr:g}" for lr in sorted(added_lrs))
+        return feedback(
+            False, "", f"{added_group} learns at {rates}; the exercise asks for {added_lr:g}."
+        )
+    if head_lrs != {head_lr}:
+        return feedback(False, "", f"the head's learning rate should stay {head_lr:g}.")
     return feedback(
         True,
-        f"the optimizer holds exactly the {len(held)} trainable tensors.",
+        f"the optimizer holds exactly the {len(held)} trainable tensors: the head at {head_lr:g}, "
+        f"{added_group} at {added_lr:g}. add_param_group keeps the state the optimizer already "
+        "has for the head; a new optimizer would start it again from zero.",
         "",
     )
 
 
+def _batchnorm_layers(model: nn.Module) -> dict[str, nn.Module]:
+    return {
+        name: module
+        for name, module in model.named_modules()
+        if isinstance(module, nn.modules.batchnorm._BatchNorm)
+    }
+
+
 def check_batchnorm_modes(model: nn.Module) -> bool:
-    """Exercise 3: in train mode, but every BatchNorm with frozen parameters in eval mode."""
+    """Exercise 3: notebook 04's "inference" BatchNorm mode: the model in train mode, every
+    BatchNorm layer (trainable or frozen) in eval mode, every other layer in train mode."""
+    batchnorms = _batchnorm_layers(model)
+    inside = tuple(f"{name}." for name in batchnorms)  # an activation inside a BatchNorm layer
+    others = [
+        name
+        for name, module in model.named_modules()
+        if name and name not in batchnorms and not name.startswith(inside) and not module.training
+    ]
     if not model.training:
-        return feedback(False, "", "call model.train() first: the trainable layers need it.")
-    stuck, wrongly_eval = [], []
-    for name, module in model.named_modules():
-        if isinstance(module, nn.modules.batchnorm._BatchNorm):
-            parameters = list(module.parameters(recurse=False))
-            frozen = bool(parameters) and not any(p.requires_grad for p in parameters)
-            if frozen and module.training:
-                stuck.append(name)
-            elif not frozen and not module.training:
-                wrongly_eval.append(name)
-    if stuck:
         return feedback(
             False,
             "",
-            f"{len(stuck)} frozen BatchNorm layers (e.g. {stuck[0]}) are in train mode: their "
-            "running statistics will drift. Call .eval() on each of them.",
+            "the model itself is in eval mode: its other layers (dropout, for one) must train. "
+            "Put the whole model in train mode, then switch only the BatchNorm layers.",
         )
-    if wrongly_eval:
+    still_training = [name for name, module in batchnorms.items() if module.training]
+    if still_training:
+        trainable = [
+            name for name in still_training
+            if any(p.requires_grad for p in batchnorms[name].parameters(recurse=False))
+        ]  # fmt: skip
+        which = "trainable BatchNorm" if len(trainable) == len(still_training) else "BatchNorm"
         return feedback(
             False,
             "",
-            f"{len(wrongly_eval)} trainable BatchNorm layers (e.g. {wrongly_eval[0]}) are in "
-            "eval mode; only the frozen ones should be.",
+            f"{len(still_training)} {which} layer(s) (e.g. {still_training[0]}) are still in train "
+            "mode: this time every BatchNorm layer, trainable or frozen, goes to eval mode.",
         )
-    return feedback(True, "frozen BatchNorm layers keep their ImageNet statistics.", "")
+    if others:
+        return feedback(
+            False,
+            "",
+            f"{len(others)} layer(s) that are not BatchNorm (e.g. {others[0]}) are in eval mode: "
+            "only the BatchNorm layers should be.",
+        )
+    return feedback(
+        True,
+        f"all {len(batchnorms)} BatchNorm layers normalise with ImageNet's statistics, and the "
+        "trainable ones still learn their scale and shift: training.fit(..., "
+        'batchnorm="inference"), notebook 04\'s recipe.',
+        "",
+    )
 
 
-def check_discriminative(optimizer: torch.optim.Optimizer | None, model: nn.Module) -> bool:
-    """Exercise 4: one parameter group per trainable layer group, lr lower further down."""
+def check_discriminative(
+    optimizer: torch.optim.Optimizer | None,
+    model: nn.Module,
+    head_lr: float = 1e-3,
+    factor: float = 2.0,
+) -> bool:
+    """Exercise 4: exactly the trainable parameters, the head at head_lr and each trainable
+    layer group below it at 1/factor of the rate of the trainable group above it."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         return feedback(False, "", "build a torch.optim optimizer from a list of param groups.")
-    groups = list(freezing.layer_groups(model).items())
-    position = {id(p): index for index, (_, g) in enumerate(groups) for p in g.parameters()}
-    lr_by_layer_group: dict[int, set[float]] = {}
-    for param_group in optimizer.param_groups:
-        for p in param_group["params"]:
-            lr_by_layer_group.setdefault(position.get(id(p), -1), set()).add(param_group["lr"])
-    if -1 in lr_by_layer_group:
+    held = _groups_of(optimizer)
+    parameters = {id(p): p for p in model.parameters()}
+    if set(held) - set(parameters):
         return feedback(False, "", "the optimizer holds parameters of another model.")
-    mixed = [groups[i][0] for i, lrs in lr_by_layer_group.items() if len(lrs) > 1]
-    if mixed:
-        return feedback(False, "", f"give each layer group one lr; {mixed[0]} has several.")
-    ordered = [next(iter(lr_by_layer_group[i])) for i in sorted(lr_by_layer_group)]
+    if any(not parameters[i].requires_grad for i in held):
+        return feedback(False, "", "the optimizer holds frozen parameters: give it trainable ones.")
+    if any(p.requires_grad and i not in held for i, p in parameters.items()):
+        return feedback(False, "", "some trainable parameters are not in the optimizer.")
+    trainable = [
+        (name, group) for name, group in freezing.layer_groups(model).items()
+        if any(p.requires_grad for p in group.parameters())
+    ]  # fmt: skip
+    rates = {}
+    for name, group in trainable:
+        lrs = {held[id(p)] for p in group.parameters() if p.requires_grad}
+        if len(lrs) > 1:
+            return feedback(False, "", f"give each layer group one lr; {name} has several.")
+        rates[name] = lrs.pop()
+    ordered = list(rates.values())
     if len(ordered) < 2:
         return feedback(False, "", "train at least two layer groups, or there is nothing to vary.")
-    rising = all(a <= b for a, b in zip(ordered, ordered[1:], strict=False))
-    if not rising or len(set(ordered)) < 2:
+    if not all(a < b for a, b in zip(ordered, ordered[1:], strict=False)):
+        shown = ", ".join(f"{name} {lr:g}" for name, lr in rates.items())
         return feedback(
             False,
             "",
-            f"learning rates from input to head are {ordered}: they should rise towards the "
+            f"learning rates from input to head are {shown}: they should rise towards the "
             "head (earlier layers hold general features and should change less).",
         )
-    return feedback(True, f"learning rates rise towards the head: {ordered}.", "")
+    for depth, name in enumerate(reversed(rates)):
+        wanted = head_lr / factor**depth
+        if not math.isclose(rates[name], wanted, rel_tol=1e-6):
+            return feedback(
+                False,
+                "",
+                f"{name} learns at {rates[name]:g}: the head should learn at {head_lr:g}, and each "
+                f"group below at 1/{factor:g} of the rate of the group above it.",
+            )
+    shown = ", ".join(f"{name} {lr:g}" for name, lr in rates.items())
+    return feedback(True, f"learning rates rise towards the head: {shown}.", "")

@@ -8,22 +8,32 @@ import numbers
 import torch
 from torch import nn
 
-from helpers import models, results
+from helpers import freezing, models, results
 from helpers.exercises import feedback
 from helpers.training import History
 
 
+def steps_per_epoch(num_images: int, batch_size: int) -> int:
+    """Exercise 1's answer: one optimizer step per batch, the last, smaller batch kept."""
+    return math.ceil(num_images / batch_size)
+
+
+def photos_apart(first: float, second: float, num_val_images: int) -> float:
+    """Exercise 3's answer: how many val photos separate two accuracies."""
+    return abs(first - second) * num_val_images
+
+
 def check_steps_per_epoch(answer, num_images: int, batch_size: int) -> bool:
     """Exercise 1: optimizer steps in one epoch of num_images at batch_size (last batch kept)."""
-    expected = math.ceil(num_images / batch_size)
-    if not isinstance(answer, numbers.Integral):
+    expected = steps_per_epoch(num_images, batch_size)
+    if not isinstance(answer, numbers.Integral) or isinstance(answer, bool):
         return feedback(False, "", "answer with a whole number of steps (an int).")
     if answer == num_images // batch_size and answer != expected:
         return feedback(
             False,
             "",
-            f"close: {num_images} / {batch_size} leaves a last, smaller batch of "
-            f"{num_images % batch_size} images, and the DataLoader keeps it (drop_last=False).",
+            f"close: the full batches of {batch_size} leave some images over. What does the "
+            "DataLoader do with them (drop_last=False)?",
         )
     return feedback(
         answer == expected,
@@ -35,57 +45,62 @@ def check_steps_per_epoch(answer, num_images: int, batch_size: int) -> bool:
     )
 
 
-def check_head_lr_groups(optimizer, model: nn.Module, ratio: float = 10.0) -> bool:
-    """Exercise 2: two parameter groups, the head's with a learning rate ratio x the rest's."""
+def check_lr_groups(
+    optimizer, model: nn.Module, head_lr: float = 1e-3, factor: float = 10.0
+) -> bool:
+    """Exercise 2: exactly the trainable parameters, with three learning rates: head_lr for the
+    head, head_lr / factor for the layer group just below it, head_lr / factor**2 for the rest."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         return feedback(
             False,
             "",
-            "build an optimizer from a list of two dicts: "
-            'torch.optim.AdamW([{"params": ..., "lr": ...}, {"params": ..., "lr": ...}]).',
+            "build an optimizer from a list of dicts, one per learning rate: "
+            'torch.optim.AdamW([{"params": ..., "lr": ...}, ...]).',
         )
-    _, head = models.find_head(model)
-    head_ids = {id(p) for p in head.parameters()}
-    trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}
-    groups = optimizer.param_groups
-    if len(groups) != 2:
-        return feedback(
-            False, "", f"expected 2 parameter groups (head, rest), found {len(groups)}."
-        )
-    ids = [{id(p) for p in group["params"]} for group in groups]
-    head_index = next((i for i, group_ids in enumerate(ids) if group_ids == head_ids), None)
-    if head_index is None:
+    held = {id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]}
+    parameters = {id(p): p for p in model.parameters()}
+    frozen = [i for i in held if i in parameters and not parameters[i].requires_grad]
+    missing = [i for i, p in parameters.items() if p.requires_grad and i not in held]
+    if set(held) - set(parameters) or frozen or missing:
         return feedback(
             False,
             "",
-            "one group must hold exactly the head's parameters: "
-            "helpers.models.find_head(model)[1].parameters().",
+            f"the optimizer should hold every trainable parameter and nothing else: {len(missing)} "
+            f"trainable tensor(s) missing, {len(frozen)} frozen tensor(s) included.",
         )
-    rest = ids[1 - head_index]
-    if rest | ids[head_index] != trainable_ids:
-        missing = len(trainable_ids - rest - head_ids)
-        frozen = len(rest - trainable_ids)
-        return feedback(
-            False,
-            "",
-            f"the other group should hold every other trainable parameter: {missing} trainable "
-            f"tensor(s) missing, {frozen} frozen tensor(s) included.",
-        )
-    head_lr, rest_lr = groups[head_index]["lr"], groups[1 - head_index]["lr"]
+    groups = list(freezing.layer_groups(model).items())  # input to output: the head is last
+    (below_name, below), (head_name, head) = groups[-2], groups[-1]
+    near = {id(p) for p in [*head.parameters(), *below.parameters()]}
+    wanted = {
+        f"the head ({head_name})": ({id(p) for p in head.parameters()}, head_lr),
+        f"the group just below it ({below_name})": (
+            {id(p) for p in below.parameters() if p.requires_grad},
+            head_lr / factor,
+        ),
+        "the rest of the trainable parameters": (
+            {i for i, p in parameters.items() if p.requires_grad and i not in near},
+            head_lr / factor**2,
+        ),
+    }
+    for part, (ids, lr) in wanted.items():
+        rates = {held[i] for i in ids}
+        if any(not math.isclose(rate, lr, rel_tol=1e-6) for rate in rates):
+            found = ", ".join(f"{rate:g}" for rate in sorted(rates))
+            return feedback(False, "", f"{part} learns at {found}; the exercise asks for {lr:g}.")
     return feedback(
-        math.isclose(head_lr, ratio * rest_lr, rel_tol=1e-6),
-        f"the new head learns at {head_lr:g}, the pretrained backbone at {rest_lr:g}: the random "
-        "head can move fast while the backbone's useful features are only nudged.",
-        f"the head's learning rate ({head_lr:g}) should be {ratio:g} x the backbone's "
-        f"({rest_lr:g}).",
+        True,
+        f"the new head learns at {head_lr:g}, the layers next to it at {head_lr / factor:g}, the "
+        f"rest of the backbone at {head_lr / factor**2:g}: the further from the head, the more "
+        "general the features, and the less they need to move.",
+        "",
     )
 
 
 def check_photos_apart(answer, first: float, second: float, num_val_images: int) -> bool:
     """Exercise 3: how many val photos separate two accuracies measured on num_val_images."""
-    exact = abs(first - second) * num_val_images
+    exact = photos_apart(first, second, num_val_images)
     expected = round(exact)
-    if not isinstance(answer, numbers.Real):
+    if not isinstance(answer, numbers.Real) or isinstance(answer, bool):
         return feedback(False, "", "answer with a number of photos, e.g. 3.")
     if math.isclose(answer, abs(first - second), rel_tol=0.05):
         return feedback(
@@ -94,7 +109,7 @@ def check_photos_apart(answer, first: float, second: float, num_val_images: int)
             f"that is the gap in accuracy: how many photos is it, out of {num_val_images}?",
         )
     return feedback(
-        abs(answer - exact) < 0.5,
+        answer == expected or abs(answer - exact) < 0.05,
         f"{abs(first - second):.3f} x {num_val_images} = {exact:.2f}, so {expected} photo(s): "
         f"each photo moves val accuracy by 1/{num_val_images} = {1 / num_val_images:.4f}. "
         "Single runs rank nothing. The course's one rule (results.compare, section 6) pairs "
@@ -106,9 +121,12 @@ def check_photos_apart(answer, first: float, second: float, num_val_images: int)
     )
 
 
-def check_fixed_extractor(optimizer, model: nn.Module, num_classes: int = 2) -> bool:
+def check_fixed_extractor(
+    optimizer, model: nn.Module, num_classes: int = 2, lr: float = 0.001, momentum: float = 0.9
+) -> bool:
     """Exercise 6: the tutorial's fixed extractor: a new head of num_classes outputs is the only
-    trainable part of model, and the optimizer holds exactly its parameters."""
+    trainable part of model, and the optimizer, SGD with lr and momentum, holds exactly its
+    parameters."""
     _, head = models.find_head(model)
     if getattr(head, "out_features", None) != num_classes:
         return feedback(
@@ -124,19 +142,21 @@ def check_fixed_extractor(optimizer, model: nn.Module, num_classes: int = 2) -> 
             False,
             "",
             f"{len(trainable)} backbone tensor(s) still have requires_grad=True: "
-            "set it to False for every parameter before you replace the head.",
+            "only the head may learn.",
         )
     if not all(p.requires_grad for p in head.parameters()):
         return feedback(
+            False, "", "the head is frozen too: nothing would learn. The head must stay trainable."
+        )
+    if not isinstance(optimizer, torch.optim.SGD):
+        return feedback(
             False,
             "",
-            "the head is frozen too: freeze the backbone first, then replace the head "
-            "(a new layer has requires_grad=True).",
+            f"build the optimizer: torch.optim.SGD(..., lr={lr:g}, momentum={momentum:g}).",
         )
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        return feedback(
-            False, "", "build the optimizer: torch.optim.SGD(..., lr=0.001, momentum=0.9)."
-        )
+    settings = {(group["lr"], group["momentum"]) for group in optimizer.param_groups}
+    if settings != {(lr, momentum)}:
+        return feedback(False, "", f"the tutorial's SGD uses lr={lr:g} and momentum={momentum:g}.")
     optimized = {id(p) for group in optimizer.param_groups for p in group["params"]}
     return feedback(
         optimized == head_ids,
@@ -170,5 +190,6 @@ def check_augmentation_gap(
         answer == larger,
         f"{measured}. Without augmentation the network sees the very same crops every epoch and "
         "can memorise them; random crops and flips make the training set look larger.",
-        f"{measured}: look at the last epoch's train and val accuracy of each run.",
+        "look at the last epoch of each run (with_augmentation.final and "
+        "without_augmentation.final): subtract its val accuracy from its train accuracy.",
     )

@@ -2,55 +2,86 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
+from helpers import comparison, results
 from helpers.exercises import feedback
 
 CACHE_OPTIONS = {
-    "a": "the backbone's weights change from epoch to epoch",
-    "b": "data augmentation: every epoch sees new random crops and flips, so new features",
-    "c": "the head is trained with a different optimizer",
-    "d": "nothing: the cached way gives exactly the same model",
+    "a": "nothing: as soon as any layer trains, no output can be computed once and reused",
+    "b": "what blocks.5 outputs for each image (the input of blocks.6), computed once",
+    "c": "the final pooled features, as in section 1",
+    "d": "what blocks.6 outputs for each image, computed once",
 }
+CACHEABLE = "b"
 STRATEGIES = (
     "ImageNet's own head", "linear probe", "earlier-layer probe", "fine-tune", "from scratch",
 )  # fmt: skip
+XRAY_CELL = "small different"  # 30 X-rays: few images, unlike ImageNet's photos
+XRAY_MEASURED = {  # the exercise's strategy: the study's name for it
+    "linear probe": comparison.LINEAR_PROBE,
+    "earlier-layer probe": comparison.EARLIER_PROBE,
+    "fine-tune": comparison.FINETUNE_RANDOM,
+    "from scratch": comparison.FROM_SCRATCH,
+}
+_CHOICE = re.compile(r"\s*([a-z])(?:\)|\s|$)", re.IGNORECASE)
+
+
+def head_parameters(in_features: int = 1280, num_classes: int = 2) -> int:
+    """Exercise 1's answer: the values of a new nn.Linear(in_features, num_classes) head."""
+    return in_features * num_classes + num_classes
 
 
 def check_head_parameters(
     answer: int | None, in_features: int = 1280, num_classes: int = 2
 ) -> bool:
     """Exercise 1: how many values the fixed extractor trains (its new nn.Linear head)."""
-    expected = in_features * num_classes + num_classes
+    expected = head_parameters(in_features, num_classes)
+    if isinstance(answer, bool):
+        answer = None
     if answer == in_features * num_classes:
         return feedback(False, "", "close: you counted the weights; add the bias (one per class).")
     return feedback(
         answer == expected,
         f"{in_features} x {num_classes} weights + {num_classes} biases = {expected:,}: the "
         "head is all that learns, which is why training it on cached features takes seconds.",
-        f"the head is nn.Linear({in_features}, {num_classes}): count its weight matrix and "
-        "its bias, one per class.",
+        "the new head is an nn.Linear from the backbone's features (how many per image?) to one "
+        "output per class: count its weight matrix and its bias.",
     )
 
 
-def check_cache_limitation(answer: str | None) -> bool:
-    """Exercise 2: what the cached features cannot reproduce of the tutorial's fixed extractor."""
-    choice = (answer or "").strip().lower()[:1]
+def check_cacheable_part(answer: str | None) -> bool:
+    """Exercise 2: what can still be cached when blocks.6, conv_head and the head train, the
+    groups below stay frozen, and the training photos are not augmented."""
+    match = _CHOICE.match(answer or "") if isinstance(answer, str) else None
+    choice = match.group(1).lower() if match else ""
     hints = {
-        "a": "the backbone is frozen in both ways: its weights never change. That is exactly "
-        "why its features can be computed once.",
-        "c": "the optimizer is a detail; both ways could use the same one. Look at the "
-        "transform of the training data.",
-        "d": "compare the training transforms: the tutorial way uses RandomResizedCrop and "
-        "RandomHorizontalFlip, the cache refuses random transforms. Why?",
+        "a": "the groups below blocks.6 never change, and without augmentation neither does "
+        "their input: what would they output for an image in epoch 5 that they did not output "
+        "in epoch 1?",
+        "c": "the final pooled features come out of blocks.6 and conv_head, which now learn: "
+        "they change after every optimizer step.",
+        "d": "blocks.6 learns now: its output for the same image changes after every step.",
     }
     return feedback(
-        choice == "b",
-        "with a frozen backbone the only thing that changes between epochs is the input: "
-        "random crops and flips. Cached features see one fixed view of each image; that is "
-        "the price of the speed-up (you could cache several augmented copies instead).",
+        choice == CACHEABLE,
+        "the frozen groups below blocks.6 turn the same image into the same output every epoch, "
+        "so that output can be computed once; only blocks.6, conv_head and the head run in every "
+        "epoch (their BatchNorm layers in eval mode, as training.fit keeps frozen ones). Notebook "
+        "03's freeze-depth sweep did exactly this (freezing.stage_outputs). With augmentation, "
+        "nothing could be cached: the input itself would change every epoch.",
         hints.get(choice, f"pick one of {', '.join(CACHE_OPTIONS)} (see CACHE_OPTIONS)."),
     )
+
+
+def rule_verdict(study: Mapping, cell: str, first: str, second: str) -> results.Comparison:
+    """Exercise 3's answer: the comparison rule on two strategies of a cell of the study."""
+    runs = study["cells"][cell]["runs"]
+    finals = {name: [run["final"] for run in runs[name]] for name in (first, second)}
+    unit = "digits" if cell.endswith("different") else "photos"
+    return results.compare(first, finals[first], second, finals[second],
+                           study["cells"][cell]["val_images"], unit)  # fmt: skip
 
 
 def check_rule_verdict(
@@ -58,14 +89,11 @@ def check_rule_verdict(
 ) -> bool:
     """Exercise 3: what the one comparison rule (results.compare) concludes about two
     strategies of a cell of the saved strategy study, over its seeds."""
-    from helpers import results
-
     runs = study["cells"][cell]["runs"]
     finals = {name: [run["final"] for run in runs[name]] for name in (first, second)}
     unit = "digits" if cell.endswith("different") else "photos"
-    verdict = results.compare(first, finals[first], second, finals[second],
-                              study["cells"][cell]["val_images"], unit)  # fmt: skip
-    choice = (answer or "").strip().lower()
+    verdict = rule_verdict(study, cell, first, second)
+    choice = (answer or "").strip().lower() if isinstance(answer, str) else ""
     if choice not in results.VERDICTS:
         return feedback(False, "", f"answer one of {', '.join(results.VERDICTS)}.")
     gaps = ", ".join(
@@ -81,34 +109,51 @@ def check_rule_verdict(
     )
 
 
-def check_xray_strategy(answer: str | None, small_different: Mapping[str, float]) -> bool:
-    """Exercise 4: the strategy for 30 labelled X-ray images, explained with measured numbers.
+def xray_right_answers(study: Mapping) -> set[str]:
+    """Exercise 4's answers: the strategy with the highest mean in the study's small, dissimilar
+    cell, and every strategy the comparison rule cannot tell from it."""
+    cell = study["cells"][XRAY_CELL]
+    finals = {
+        label: [run["final"] for run in cell["runs"][name]] for label, name in XRAY_MEASURED.items()
+    }
+    best = max(finals, key=lambda label: sum(finals[label]) / len(finals[label]))
+    unit = "digits"
+    right = {best}
+    for label, values in finals.items():
+        verdict = results.compare(best, finals[best], label, values, cell["val_images"], unit)
+        if label != best and verdict.verdict == "tie":
+            right.add(label)
+    return right
 
-    small_different: {strategy: mean val accuracy} of the small, dissimilar (digits) cell of
-    the saved strategy study.
-    """
-    choice = (answer or "").strip().lower()
+
+def check_xray_strategy(answer: str | None, study: Mapping) -> bool:
+    """Exercise 4: the strategy for 30 labelled X-ray images. The study's small, dissimilar cell
+    (50 digits) decides, by the comparison rule; the reasons come with the feedback."""
+    choice = (answer or "").strip().lower() if isinstance(answer, str) else ""
     known = {name.lower(): name for name in STRATEGIES}
-    measured = ", ".join(f"{name} {acc:.3f}" for name, acc in small_different.items())
-    probes = {"linear probe", "earlier-layer probe"}
-    best_probe = max((small_different.get(p, 0.0) for p in probes), default=0.0)
-    correct = set(probes)
-    if small_different.get("fine-tune", 0.0) > best_probe:
-        correct.add("fine-tune")  # the notebook's own evidence says so; accept it
+    if choice not in known:
+        return feedback(False, "", f"answer one of {', '.join(STRATEGIES)}.")
+    cell = study["cells"][XRAY_CELL]
+    means = {
+        label: sum(run["final"] for run in cell["runs"][name]) / len(cell["runs"][name])
+        for label, name in XRAY_MEASURED.items()
+    }
+    measured = ", ".join(f"{label} {accuracy:.3f}" for label, accuracy in means.items())
     hints = {
         "imagenet's own head": "ImageNet has no 'pneumonia' class: reading ImageNet's own "
         "outputs only works when the target classes are among its 1,000 (as ants and bees are).",
-        "from scratch": "30 images cannot train millions of weights from random values; "
-        f"in this notebook, with few digits: {measured}.",
+        "from scratch": "30 images cannot train millions of weights from random values.",
         "fine-tune": "with 30 images, updating millions of weights overfits easily and costs "
-        f"the most; in this notebook, with few digits: {measured}.",
+        "the most. How did the fine-tune do with 50 digits in section 8?",
+        "linear probe": "close: a frozen backbone and a trained classifier is the right family. "
+        "But the final layer's features are the most specific to ImageNet's photos. Which "
+        "features suit X-rays better? Section 8 probed several layers.",
+        "earlier-layer probe": "look again at the table of the 50-digit runs in section 8.",
     }
-    if choice not in known:
-        return feedback(False, "", f"answer one of {', '.join(STRATEGIES)}.")
     return feedback(
-        known[choice] in correct,
-        f"small and dissimilar data: keep the backbone frozen and train only a classifier, "
-        f"ideally on features from an earlier, more generic layer (CS231n). Measured here "
-        f"with few digits: {measured}.",
-        hints.get(choice, "look at the small/different cell of the decision matrix."),
+        known[choice] in xray_right_answers(study),
+        "small and dissimilar data: keep the backbone frozen and train only a classifier, "
+        "ideally on features from an earlier, more generic layer (CS231n). Measured here "
+        f"with 50 digits, mean of the final epochs: {measured}.",
+        hints[choice],
     )

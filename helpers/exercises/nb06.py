@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 from collections.abc import Mapping, Sequence
 
-from helpers import data
+from helpers import data, training
 from helpers.exercises import feedback
 
 
@@ -46,18 +46,47 @@ def check_val_photos(answer, val_targets: Sequence[int], classes: Sequence[str],
     )
 
 
-def check_reloaded_prediction(answer, expected_class: str) -> bool:
-    """Exercise 3: the class the reloaded export gives a photo, which must be the trained
-    model's own answer."""
+def _top(answer) -> tuple[object, object]:
+    """(class, probability) from what the learner gives: top_predictions' list, one of its
+    pairs, or a class name alone (probability None)."""
+    if isinstance(answer, list) and answer:
+        answer = answer[0]
+    if isinstance(answer, tuple) and len(answer) == 2:
+        return answer
+    return answer, None
+
+
+def check_reloaded_prediction(answer, model, photo, classes: Sequence[str], transform) -> bool:
+    """Exercise 3: the reloaded export's most likely class for photo and its probability, which
+    must be what the trained model (model, with classes and its val transform) says, right or
+    wrong."""
     if answer is None:
         return feedback(False, "", "reload the file with training.load_exported, then predict.")
-    name = answer
-    while isinstance(name, list | tuple) and name:  # [("bees", 0.85), ...] or ("bees", 0.85)
-        name = name[0]
+    expected_class, expected_probability = next(
+        iter(training.predict_image(model, photo, transform, classes).items())
+    )
+    name, probability = _top(answer)
+    if name != expected_class:
+        return feedback(
+            False,
+            "",
+            f"{name!r} is not what the trained model says for this photo. Ask the reloaded model, "
+            "with the transform and classes that load_exported returns "
+            "(predict.top_predictions), and answer with what it says.",
+        )
+    if not isinstance(probability, numbers.Real) or isinstance(probability, bool):
+        return feedback(
+            False,
+            "",
+            "the class is right; give its probability too: the (class, probability) pair that "
+            "predict.top_predictions returns.",
+        )
+    if probability > 1:
+        probability /= 100  # a percentage
     return feedback(
-        name == expected_class,
-        f"the reloaded model says {expected_class!r}, like the model you trained: the file holds "
-        "everything needed (weights, class names, preprocessing).",
-        f"the trained model says {expected_class!r} for this photo, your answer {name!r}. Use the "
-        "transform and classes that load_exported returns, and predict.top_predictions.",
+        abs(probability - expected_probability) < 0.005,
+        f"the reloaded model says {expected_class!r} ({expected_probability:.1%}), like the model "
+        "you trained: the file holds everything needed (weights, class names, preprocessing).",
+        "the class is right, but the probability is not the trained model's: use the transform "
+        "that load_exported returns.",
     )
