@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
@@ -232,6 +233,10 @@ def plot_learning_curves(
             "top", functions=(lambda n: 100 * n / total, lambda p: p * total / 100)
         )
         top.set_xlabel("% of the training set")
+        used = sorted({n for points in curves.values() for n in points})
+        top.set_xticks([100 * n / total for n in used])  # the shares measured, as plain numbers
+        top.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+        top.xaxis.set_minor_formatter(NullFormatter())
     return ax
 
 

@@ -154,7 +154,9 @@ def plot_error_history(ax=None):
     ax = ax or plt.subplots(figsize=(9, 4.5))[1]
     years = [r.year for r in ILSVRC_WINNERS]
     errors = [r.top5_error for r in ILSVRC_WINNERS]
-    colours = ["tab:gray" if y < DEEP_CNN_YEAR else "tab:blue" for y in years]
+    blue, orange, purple = (OKABE_ITO[c] for c in ("blue", "orange", "reddish purple"))
+    grey = "#999999"  # hand-crafted features: a neutral beside the palette's colours
+    colours = [grey if y < DEEP_CNN_YEAR else blue for y in years]
     ax.bar(years, errors, color=colours, width=0.6)
     for r in ILSVRC_WINNERS:
         ax.annotate(
@@ -165,23 +167,25 @@ def plot_error_history(ax=None):
             ha="center",
             va="bottom",
             fontsize=8,
+            zorder=3,  # above the human line, which passes behind the white box
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5},
         )
     for r in ILSVRC_OTHER_ENTRIES:
-        ax.plot(r.year + 0.4, r.top5_error, "o", color="tab:orange", markersize=5)
-    ax.axhline(HUMAN_TOP5_ERROR, color="tab:red", linestyle="--", linewidth=1)
+        ax.plot(r.year + 0.45, r.top5_error, "o", color=orange, markersize=5)
+    ax.axhline(HUMAN_TOP5_ERROR, color=purple, linestyle="--", linewidth=1, zorder=2)
     ax.axvline(DEEP_CNN_YEAR - 0.5, color="black", linestyle=":", linewidth=1)
     ax.text(DEEP_CNN_YEAR - 0.45, max(errors) * 0.8, "deep CNNs arrive →", fontsize=8)
     others = "other entries:\n" + "\n".join(
         f"{r.model} {r.top5_error:g}% ({r.year})" for r in ILSVRC_OTHER_ENTRIES
     )
     handles = [
-        Patch(color="tab:gray", label="winner: hand-crafted features"),
-        Patch(color="tab:blue", label="winner: deep CNN"),
-        Line2D([], [], marker="o", color="tab:orange", linestyle="", label=others),
+        Patch(color=grey, label="winner: hand-crafted features"),
+        Patch(color=blue, label="winner: deep CNN"),
+        Line2D([], [], marker="o", color=orange, linestyle="", label=others),
         Line2D(
             [],
             [],
-            color="tab:red",
+            color=purple,
             linestyle="--",
             label=f"human (one annotator) {HUMAN_TOP5_ERROR}%",
         ),

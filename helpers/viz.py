@@ -96,7 +96,9 @@ def show_predictions(images, labels, logits, class_names: Sequence[str], mean, s
     probabilities = torch.softmax(logits.float(), dim=1)
     confidence, predicted = probabilities.max(dim=1)
     rows = max(1, -(-len(images) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.4 * rows), squeeze=False)
+    # constrained layout makes room for every title, a two-line one ("true: ...") included
+    fig, axes = plt.subplots(rows, columns, figsize=(2.2 * columns, 2.6 * rows), squeeze=False,
+                             layout="constrained")  # fmt: skip
     for ax in axes.flat:
         ax.set_axis_off()
     shown = zip(axes.flat, images, labels, predicted, confidence, strict=False)
@@ -104,7 +106,6 @@ def show_predictions(images, labels, logits, class_names: Sequence[str], mean, s
         imshow(image, mean, std, ax=ax)
         title, colour = verdict_title(class_names[pred], float(conf), class_names[label])
         ax.set_title(title, color=colour, fontsize=9)
-    fig.tight_layout()
     return fig
 
 
@@ -379,11 +380,18 @@ def plot_freeze_sweep(
     val_images: int | None = None,
     references: Mapping[str, float] | None = None,
 ):
-    """Best val accuracy (left axis) and seconds to train (right axis) against the number of
-    frozen layer groups, as markers: the numbers swept may be unevenly spaced (0, 5, 7, 8, 9)
-    and nothing lies between them, so no line joins them. sweep: {frozen groups: {"accuracy",
-    "seconds"}}; val_images and references as in plot_history. Notebook 03."""
-    ax_acc = ax or plt.subplots(figsize=(7, 3.8))[1]
+    """Best val accuracy and seconds to train against the number of frozen layer groups, as
+    markers: the numbers swept may be unevenly spaced (0, 5, 7, 8, 9) and nothing lies between
+    them, so no line joins them. By default two panels, accuracy above and seconds below on the
+    same x axis, so no square can hide a circle; given ax, the seconds go on a right-hand axis
+    of it. sweep: {frozen groups: {"accuracy", "seconds"}}; val_images and references as in
+    plot_history. Returns the accuracy axes. Notebook 03."""
+    if ax is None:
+        fig, (ax_acc, ax_seconds) = plt.subplots(
+            2, 1, figsize=(7, 5.2), sharex=True, height_ratios=[2, 1]
+        )
+        return _freeze_sweep_panels(sweep, ax_acc, ax_seconds, val_images, references or {})
+    ax_acc = ax
     references = references or {}
     frozen = sorted(sweep)
     accuracy = [sweep[k]["accuracy"] for k in frozen]
@@ -408,6 +416,30 @@ def plot_freeze_sweep(
                      bbox_to_anchor=(0.5, 0), bbox_transform=below)  # fmt: skip
     if ax is None:
         ax_acc.figure.tight_layout()
+    return ax_acc
+
+
+def _freeze_sweep_panels(sweep, ax_acc, ax_seconds, val_images, references):
+    frozen = sorted(sweep)
+    accuracy = [sweep[k]["accuracy"] for k in frozen]
+    seconds = [sweep[k]["seconds"] for k in frozen]
+    _plot_accuracies(ax_acc, frozen, accuracy, val_images, "o", color=OKABE_ITO["blue"],
+                     label="best val accuracy")  # fmt: skip
+    _draw_references(ax_acc, references)
+    _fit_accuracy_axis(ax_acc, accuracy, val_images, references)
+    ax_acc.set_ylabel("best val accuracy")
+    ax_acc.set_title("Freeze depth: accuracy and cost")
+    handles = ax_acc.get_legend_handles_labels()[0]
+    _accuracy_legend(ax_acc, references, handles, loc="lower right")
+    ax_seconds.plot(frozen, seconds, "s", color=OKABE_ITO["orange"])
+    top = max(seconds) * 1.1 or 1.0
+    ax_seconds.set_ylim(-0.08 * top, top)  # from 0, with room for a square drawn at about 0 s
+    ax_seconds.set_ylabel("seconds to train")
+    ax_seconds.set_xlabel("number of frozen layer groups (from the input)")
+    ax_seconds.set_xticks(frozen)
+    for axis in (ax_acc, ax_seconds):
+        axis.grid(alpha=0.3)
+    ax_acc.figure.tight_layout()
     return ax_acc
 
 

@@ -34,6 +34,15 @@ def test_separable_savings(capsys):
     assert "standard / separable" in capsys.readouterr().out
 
 
+def test_most_accurate_within_a_compute_and_a_size_budget(capsys):
+    # torchvision's metadata: regnet_y_400mf, 75.804% top-1, 0.402 GFLOPS, 4.3 M parameters;
+    # efficientnet_b1 (the best under 1 GFLOP) has 7.8 M and is refused for its size
+    assert nb02.most_accurate_under(1.0, 5.0) == "regnet_y_400mf"
+    assert nb02.check_most_accurate_under("regnet_y_400mf", 1.0, 5.0) is True
+    assert nb02.check_most_accurate_under("efficientnet_b1", 1.0, 5.0) is False
+    assert "over the 5 M budget" in capsys.readouterr().out.splitlines()[-1]
+
+
 def test_most_accurate_under_one_gflop(capsys):
     # torchvision's metadata: efficientnet_b1, 79.838% top-1 at 0.687 GFLOPS (DEFAULT weights)
     assert nb02.most_accurate_under(1.0) == "efficientnet_b1"

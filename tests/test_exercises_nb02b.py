@@ -14,13 +14,13 @@ from helpers.exercises import nb02b
 def test_weights_facts(capsys):
     meta = torchvision.models.EfficientNet_B0_Weights.DEFAULT.meta
     top1, top5 = meta["_metrics"]["ImageNet-1K"]["acc@1"], meta["_metrics"]["ImageNet-1K"]["acc@5"]
-    assert nb02b.check_weights_facts((top1, meta["_file_size"])) is True
+    assert nb02b.check_weights_facts((top5, meta["_file_size"])) is True
     assert capsys.readouterr().out.startswith("Correct:")
-    assert nb02b.check_weights_facts((top5, meta["_file_size"])) is False
-    assert "top-5" in capsys.readouterr().out
-    assert nb02b.check_weights_facts((top1, meta["num_params"] / 1e6)) is False
+    assert nb02b.check_weights_facts((top1, meta["_file_size"])) is False
+    assert "top-1" in capsys.readouterr().out
+    assert nb02b.check_weights_facts((top5, meta["num_params"] / 1e6)) is False
     assert "num_params" in capsys.readouterr().out
-    assert nb02b.check_weights_facts(top1) is False
+    assert nb02b.check_weights_facts(top5) is False
     assert "two numbers" in capsys.readouterr().out
     assert nb02b.check_weights_facts(None) is False
     assert "replace None" in capsys.readouterr().out

@@ -229,3 +229,17 @@ def test_notebook_01_opens_photos_the_one_way_the_course_does(tmp_path):
     exif[0x0112] = 6  # orientation: rotate 90 degrees to show upright
     Image.new("RGB", (40, 20), (200, 50, 50)).save(tmp_path / "phone.jpg", exif=exif)
     assert imagenet.load_photo(tmp_path / "phone.jpg").size == (20, 40)
+
+
+def test_error_history_labels_sit_above_the_human_line_in_safe_colours():
+    import matplotlib.pyplot as plt
+
+    from helpers.viz import OKABE_ITO
+
+    ax = imagenet.plot_error_history()
+    human = next(line for line in ax.get_lines() if line.get_linestyle() == "--")
+    assert human.get_color() == OKABE_ITO["reddish purple"]  # not red beside orange dots
+    labels = [text for text in ax.texts if "%" in text.get_text()]
+    assert labels and all(t.get_zorder() > human.get_zorder() for t in labels)
+    assert all(t.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0) for t in labels)
+    plt.close(ax.figure)

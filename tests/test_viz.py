@@ -383,6 +383,21 @@ def test_freeze_sweep_shows_one_photo_and_joins_no_points():
     assert not legend.overlaps(ax.get_window_extent())
 
 
+def test_freeze_sweep_by_default_puts_seconds_in_a_panel_of_their_own():
+    """Two panels on one x axis: a seconds square can never sit on an accuracy circle."""
+    ax = viz.plot_freeze_sweep(SWEEP, val_images=153, references=REFERENCES)
+    fig = ax.figure
+    assert len(fig.axes) == 2
+    ax_seconds = next(other for other in fig.axes if other is not ax)
+    fig.canvas.draw()
+    assert ax.get_window_extent().y0 > ax_seconds.get_window_extent().y1 - 1  # above, apart
+    assert joined_lines(ax) == [] and joined_lines(ax_seconds) == []
+    assert_inside(ax)
+    assert_inside(ax_seconds)
+    assert list(ax_seconds.get_xticks()) == [0, 5, 7, 8, 9]
+    plt.close(fig)
+
+
 def survey_like_notebook_04():
     """Sizes like the ant and bee photos: most 500 px wide, a few small, a few 2000 px."""
     rng = np.random.default_rng(0)
@@ -483,3 +498,16 @@ def test_every_seed_dot_lies_inside_the_axes():
     for x, y in dots:
         assert box.x0 + radius <= x <= box.x1 - radius, (x, box)
         assert box.y0 + radius <= y <= box.y1 - radius, (y, box)
+
+
+def test_prediction_titles_never_overlap_the_photo_above():
+    images = torch.zeros(12, 3, 32, 32)
+    labels = torch.tensor([0, 1] * 6)
+    logits = torch.tensor([[2.0, 0.0]] * 12)  # every photo called class 0: half are mistakes
+    fig = viz.show_predictions(images, labels, logits, ["ants", "bees"], (0.5,) * 3, (0.5,) * 3)
+    fig.canvas.draw()
+    axes = [ax for ax in fig.axes if ax.images]
+    for upper, lower in zip(axes[:6], axes[6:], strict=True):
+        title = lower.title.get_window_extent()
+        assert title.y1 <= upper.get_window_extent().y0 + 0.5  # below the photo above it
+    plt.close(fig)

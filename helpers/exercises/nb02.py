@@ -116,18 +116,20 @@ def check_separable_savings(
     )
 
 
-def most_accurate_under(gflops: float) -> str:
-    """The torchvision model (DEFAULT weights) with the best top-1 under a GFLOPS budget."""
-    affordable = [card for card in landscape() if card.gflops < gflops]
+def most_accurate_under(gflops: float, params_m: float = float("inf")) -> str:
+    """The torchvision model (DEFAULT weights) with the best top-1 under a GFLOPS budget and
+    under params_m million parameters."""
+    affordable = [c for c in landscape() if c.gflops < gflops and c.params_m < params_m]
     return max(affordable, key=lambda card: card.acc1).name
 
 
-def check_most_accurate_under(answer, gflops: float = 1.0):
-    """Exercise 4: the most accurate torchvision classifier under `gflops` GFLOPS."""
+def check_most_accurate_under(answer, gflops: float = 1.0, params_m: float = float("inf")):
+    """Exercise 4: the most accurate torchvision classifier under `gflops` GFLOPS and under
+    params_m million parameters."""
     if answer is None:
         return feedback(False, "", PLACEHOLDER_HINT + " (a model name, e.g. 'resnet18')")
     cards = {card.name: card for card in landscape()}
-    expected = most_accurate_under(gflops)
+    expected = most_accurate_under(gflops, params_m)
     name = str(answer).strip()
     if name not in cards:
         hint = (
@@ -135,10 +137,14 @@ def check_most_accurate_under(answer, gflops: float = 1.0):
         )
     elif cards[name].gflops >= gflops:
         hint = f"{name} needs {cards[name].gflops} GFLOPS, over the {gflops} budget."
+    elif cards[name].params_m >= params_m:
+        hint = (
+            f"{name} has {cards[name].params_m:.1f} M parameters, over the {params_m:g} M budget."
+        )
     else:
         hint = (
-            f"{name} fits the budget with {cards[name].acc1}% top-1, but another model under "
-            f"{gflops} GFLOPS does better: filter the cards by gflops, then take the max of acc1."
+            f"{name} fits both budgets with {cards[name].acc1}% top-1, but another model does "
+            "better: filter the cards by gflops and params, then take the max of acc1."
         )
     best = cards[expected]
     return feedback(

@@ -25,33 +25,33 @@ def _close(value, expected: float, tolerance: float) -> bool:
 
 
 def check_weights_facts(answer, name: str = "efficientnet_b0"):
-    """Exercise 1: (ImageNet top-1 in %, download size in MiB, as '_file_size' gives it) of a
+    """Exercise 1: (ImageNet top-5 in %, download size in MiB, as '_file_size' gives it) of a
     model's DEFAULT weights. The same size in MB (10**6 bytes) is accepted too, and a size
     rounded to one decimal."""
     if answer is None:
         return feedback(False, "", PLACEHOLDER_HINT)
     weights = torchvision.models.get_model_weights(name).DEFAULT
     metrics = weights.meta["_metrics"]["ImageNet-1K"]
-    top1, mebibytes = metrics["acc@1"], weights.meta["_file_size"]
+    top5, mebibytes = metrics["acc@5"], weights.meta["_file_size"]
     megabytes = mebibytes * 2**20 / 1e6
     if not isinstance(answer, (tuple, list)) or len(answer) != 2:
-        return feedback(False, "", "give two numbers: answer = (top1, mebibytes).")
+        return feedback(False, "", "give two numbers: answer = (top5, mebibytes).")
     accuracy, size = answer
-    if _close(accuracy, metrics["acc@5"], 0.01):
-        hint = "that accuracy is acc@5 (top-5); the question asks for acc@1."
+    if _close(accuracy, metrics["acc@1"], 0.01):
+        hint = "that accuracy is acc@1 (top-1); the question asks for top-5, acc@5."
     elif _close(size, weights.meta["num_params"] / 1e6, 0.01):
         hint = "that size is millions of parameters (num_params); the file size is '_file_size'."
     elif _close(size, weights.meta["_ops"], 0.001):
         hint = "that is '_ops' (GFLOPS); the download size is '_file_size'."
     else:
         hint = (
-            "read weights.meta['_metrics']['ImageNet-1K']['acc@1'] and weights.meta['_file_size'] "
+            "read weights.meta['_metrics']['ImageNet-1K']['acc@5'] and weights.meta['_file_size'] "
             f"of torchvision.models.get_model_weights({name!r}).DEFAULT."
         )
     return feedback(
-        _close(accuracy, top1, 0.01)
+        _close(accuracy, top5, 0.01)
         and (_close(size, mebibytes, 0.05) or _close(size, megabytes, 0.05)),
-        f"{weights}: {top1}% top-1 for a {mebibytes} MiB download ({megabytes:.1f} MB), read "
+        f"{weights}: {top5}% top-5 for a {mebibytes} MiB download ({megabytes:.1f} MB), read "
         "offline from its metadata.",
         hint,
     )
