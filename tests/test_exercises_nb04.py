@@ -146,3 +146,9 @@ def test_augmentation_gap_is_judged_on_the_learners_runs(capsys):
     assert not nb04.check_augmentation_gap("without", None, None)
     assert "RUN_EXERCISE_4" in capsys.readouterr().out
     assert not nb04.check_augmentation_gap("maybe", with_aug, without_aug)
+
+
+def test_photos_apart_is_a_distance_either_way_round(capsys):
+    assert nb04.check_photos_apart(-2, 0.961, 0.948, 153) is True
+    assert nb04.check_photos_apart(-1.99, 0.961, 0.948, 153) is True
+    assert nb04.check_photos_apart(-3, 0.961, 0.948, 153) is False

@@ -511,3 +511,19 @@ def test_prediction_titles_never_overlap_the_photo_above():
         title = lower.title.get_window_extent()
         assert title.y1 <= upper.get_window_extent().y0 + 0.5  # below the photo above it
     plt.close(fig)
+
+
+def test_freezing_savings_labels_stay_readable_over_the_inference_line():
+    savings = {
+        name: {"step": step, "activations": 1e6, "gradients": 1e6, "adam_state": 1e6}
+        for name, step in (("all trainable", 0.5), ("head only", 0.13))
+    }
+    fig = viz.plot_freezing_savings(savings, inference_seconds=0.15)
+    ax_time = fig.axes[0]
+    line = next(line for line in ax_time.get_lines() if line.get_linestyle() == "--")
+    labels = [text for text in ax_time.texts if text.get_text().endswith(" s")]
+    assert len(labels) == 2
+    for text in labels:
+        assert text.get_zorder() > line.get_zorder()
+        assert text.get_bbox_patch().get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    plt.close(fig)

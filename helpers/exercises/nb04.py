@@ -102,6 +102,7 @@ def check_photos_apart(answer, first: float, second: float, num_val_images: int)
     expected = round(exact)
     if not isinstance(answer, numbers.Real) or isinstance(answer, bool):
         return feedback(False, "", "answer with a number of photos, e.g. 3.")
+    answer = abs(answer)  # a distance: second - first counts as well as first - second
     if math.isclose(answer, abs(first - second), rel_tol=0.05):
         return feedback(
             False,
