@@ -389,61 +389,42 @@ def plot_freeze_sweep(
     same x axis, so no square can hide a circle; given ax, the seconds go on a right-hand axis
     of it. sweep: {frozen groups: {"accuracy", "seconds"}}; val_images and references as in
     plot_history. Returns the accuracy axes. Notebook 03."""
-    if ax is None:
-        fig, (ax_acc, ax_seconds) = plt.subplots(
+    panels = ax is None
+    if panels:
+        _, (ax, ax_seconds) = plt.subplots(
             2, 1, figsize=(7, 5.2), sharex=True, height_ratios=[2, 1]
         )
-        return _freeze_sweep_panels(sweep, ax_acc, ax_seconds, val_images, references or {})
-    ax_acc = ax
+    else:
+        ax_seconds = ax.twinx()
     references = references or {}
-    frozen = sorted(sweep)
-    accuracy = [sweep[k]["accuracy"] for k in frozen]
-    blue, orange = OKABE_ITO["blue"], OKABE_ITO["orange"]
-    _plot_accuracies(ax_acc, frozen, accuracy, val_images, "o", color=blue,
-                     label="best val accuracy (circles)")  # fmt: skip
-    _draw_references(ax_acc, references)
-    _fit_accuracy_axis(ax_acc, accuracy, val_images, references)
-    ax_acc.set_xlabel("number of frozen layer groups (from the input)")
-    ax_acc.set_ylabel("best val accuracy (circles)", color=blue)
-    ax_acc.set_xticks(frozen)
-    ax_time = ax_acc.twinx()
-    seconds = [sweep[k]["seconds"] for k in frozen]
-    ax_time.plot(frozen, seconds, "s", color=orange, label="seconds to train (squares)")
-    ax_time.set_ylabel("seconds to train (squares)", color=orange)
-    top = max(seconds) * 1.05 or 1.0
-    ax_time.set_ylim(-0.05 * top, top)  # from 0, with room for a square drawn at about 0 s
-    ax_acc.set_title("Freeze depth: accuracy and cost")
-    handles = [h for a in (ax_acc, ax_time) for h in a.get_legend_handles_labels()[0]]
-    below = offset_copy(ax_acc.transAxes, fig=ax_acc.figure, y=-SWEEP_LEGEND_DROP, units="points")
-    _accuracy_legend(ax_acc, references, handles, ncol=2, loc="upper center",
-                     bbox_to_anchor=(0.5, 0), bbox_transform=below)  # fmt: skip
-    if ax is None:
-        ax_acc.figure.tight_layout()
-    return ax_acc
-
-
-def _freeze_sweep_panels(sweep, ax_acc, ax_seconds, val_images, references):
+    shape = ("", "") if panels else (" (circles)", " (squares)")  # one shared plot: say which
     frozen = sorted(sweep)
     accuracy = [sweep[k]["accuracy"] for k in frozen]
     seconds = [sweep[k]["seconds"] for k in frozen]
-    _plot_accuracies(ax_acc, frozen, accuracy, val_images, "o", color=OKABE_ITO["blue"],
-                     label="best val accuracy")  # fmt: skip
-    _draw_references(ax_acc, references)
-    _fit_accuracy_axis(ax_acc, accuracy, val_images, references)
-    ax_acc.set_ylabel("best val accuracy")
-    ax_acc.set_title("Freeze depth: accuracy and cost")
-    handles = ax_acc.get_legend_handles_labels()[0]
-    _accuracy_legend(ax_acc, references, handles, loc="lower right")
-    ax_seconds.plot(frozen, seconds, "s", color=OKABE_ITO["orange"])
+    _plot_accuracies(ax, frozen, accuracy, val_images, "o", color=OKABE_ITO["blue"],
+                     label="best val accuracy" + shape[0])  # fmt: skip
+    _draw_references(ax, references)
+    _fit_accuracy_axis(ax, accuracy, val_images, references)
+    ax_seconds.plot(frozen, seconds, "s", color=OKABE_ITO["orange"],
+                    label="seconds to train" + shape[1])  # fmt: skip
     top = max(seconds) * 1.1 or 1.0
     ax_seconds.set_ylim(-0.08 * top, top)  # from 0, with room for a square drawn at about 0 s
-    ax_seconds.set_ylabel("seconds to train")
-    ax_seconds.set_xlabel("number of frozen layer groups (from the input)")
-    ax_seconds.set_xticks(frozen)
-    for axis in (ax_acc, ax_seconds):
-        axis.grid(alpha=0.3)
-    ax_acc.figure.tight_layout()
-    return ax_acc
+    ax.set_ylabel("best val accuracy" + shape[0])
+    ax_seconds.set_ylabel("seconds to train" + shape[1])
+    (ax_seconds if panels else ax).set_xlabel("number of frozen layer groups (from the input)")
+    ax.set_xticks(frozen)
+    ax.set_title("Freeze depth: accuracy and cost")
+    if panels:
+        _accuracy_legend(ax, references, loc="lower right")
+        for axis in (ax, ax_seconds):
+            axis.grid(alpha=0.3)
+        ax.figure.tight_layout()
+    else:  # one legend for both axes, under the x label
+        handles = [h for a in (ax, ax_seconds) for h in a.get_legend_handles_labels()[0]]
+        below = offset_copy(ax.transAxes, fig=ax.figure, y=-SWEEP_LEGEND_DROP, units="points")
+        _accuracy_legend(ax, references, handles, ncol=2, loc="upper center",
+                         bbox_to_anchor=(0.5, 0), bbox_transform=below)  # fmt: skip
+    return ax
 
 
 # --- Looking at a data set before training, and at a model's mistakes (notebook 04) ---
