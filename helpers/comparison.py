@@ -2,7 +2,8 @@
 
 Everything notebook 05 needs to put ImageNet's own head, linear probes, the tutorial's fixed
 extractor, fine-tuning and training from scratch side by side: class-balanced subsets,
-scikit-learn's bundled 8x8 digits as an image data set unlike ImageNet photos, the strategy
+scikit-learn's bundled 8x8 digits as an image data set unlike ImageNet photos (and
+scikit-image's bundled faces as a new one for an exercise), the strategy
 study (every strategy in every cell of the data-size x similarity matrix over the same seeds,
 run by benchmarks/strategy_study.py), its tables, learning curves and the decision matrix,
 every verdict from the one rule (results.compare). Notebook 05.
@@ -351,12 +352,17 @@ class MatrixCell:
         race = {name: runs for name, runs in self.runs.items() if name not in NOT_IN_ADVICE}
         return leaders(race, self.val_images)
 
+    def follows(self, advised: Sequence[str]) -> bool:
+        """Whether the advice names the best strategy or one the rule cannot tell from it."""
+        return any(name.startswith(tuple(advised)) for name in self.leaders())
+
     def verdict(self, advised: Sequence[str]) -> str:
         """The best strategy and its ties, whether the advice names one of them, and each
         reference against the best, by the rule: one line each."""
         best, *tied = self.leaders()
-        follows = any(name.startswith(tuple(advised)) for name in (best, *tied))
-        advice = "agrees with the advice" if follows else "the advice does not hold here"
+        advice = (
+            "agrees with the advice" if self.follows(advised) else "the advice does not hold here"
+        )
         cannot_tell = f"; the rule cannot tell from it: {', '.join(tied)}" if tied else ""
         lines = [f"best: {best}{cannot_tell} -> {advice}"]
         for name in self.references():
@@ -750,6 +756,102 @@ def run_strategy(
         progress=progress, **settings,
     )  # fmt: skip
     return _summary(history, time.perf_counter() - start, len(chosen))
+
+
+# A new data set for the matrix (notebook 05's exercise 6): scikit-image ships a subset of
+# Labeled Faces in the Wild, 100 grey 25x25 crops of faces and 100 of other parts of photos.
+FACES_CLASSES = ("face", "not a face")
+FACES_SIZE = DIGITS_SIZE  # the same modest upscaling as the digits
+FACES_VAL_PER_CLASS = 50  # half of the 200 crops validate: one crop = 1 point of accuracy
+
+
+class FacesImages(Dataset):
+    """Grey crops (N, h, w) uint8 as (3, size, size) images for an ImageNet backbone: upscaled
+    (bilinear), copied to three channels and normalised with the backbone's mean and std, as
+    DigitsImages does for the digits. Has pixels, classes, targets, transform and a fingerprint
+    for the feature cache. Notebook 05."""
+
+    def __init__(self, grey: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
+        if grey.ndim != 3 or grey.dtype != np.uint8 or len(grey) != len(targets):
+            raise ValueError(f"grey must be (N, h, w) uint8 with N labels, got {grey.shape}")
+        self.pixels = grey  # for the raw-pixel probe
+        self.images = [Image.fromarray(crop, mode="L") for crop in grey]
+        self.targets = [int(t) for t in targets]
+        self.classes = list(FACES_CLASSES)
+        self.mean, self.std = mean, std
+        self.transform = transforms.Compose([
+            transforms.Resize(size, interpolation=transforms.InterpolationMode.BILINEAR),
+            transforms.Grayscale(num_output_channels=3),
+            transforms.ToTensor(),
+            transforms.Normalize(mean, std),
+        ])  # fmt: skip
+        digest = hashlib.sha256(grey.tobytes())
+        digest.update(np.asarray(self.targets, dtype=np.int64).tobytes())
+        self.fingerprint = f"faces-{digest.hexdigest()}"
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.images[index]), self.targets[index]
+
+
+def faces_datasets(
+    size: int = FACES_SIZE, val_per_class: int = FACES_VAL_PER_CLASS, *,
+    backbone: str = DEFAULT_BACKBONE, seed: int = 0,
+) -> dict[str, FacesImages]:  # fmt: skip
+    """{"train": ds, "val": ds} from scikit-image's lfw_subset() (200 crops, no download):
+    val_per_class crops of each class drawn with seed, train the rest. Notebook 05."""
+    try:
+        from skimage.data import lfw_subset
+    except ImportError as error:  # pragma: no cover - scikit-image is in requirements.txt
+        raise ImportError(
+            "The faces data set ships with scikit-image: pip install scikit-image "
+            "(it is in the course's requirements.txt)."
+        ) from error
+    crops = lfw_subset()  # (200, 25, 25) floats in [0, 1]: the 100 faces first
+    grey = np.round(crops * 255).astype(np.uint8)
+    targets = np.repeat([0, 1], [100, len(crops) - 100])
+    rng = np.random.default_rng(seed)
+    val = np.sort(np.concatenate(
+        [rng.permutation(np.flatnonzero(targets == c))[:val_per_class] for c in (0, 1)]
+    ))  # fmt: skip
+    train = np.setdiff1d(np.arange(len(targets)), val)
+    spec = backbone_spec(backbone)
+    return {
+        split: FacesImages(grey[idx], targets[idx], size, spec.mean, spec.std)
+        for split, idx in (("train", train), ("val", val))
+    }
+
+
+class FacesData(StudyData):
+    """The faces (faces_datasets) as a small cell of the matrix's "different" column, for
+    run_strategy: every training crop trains, and each seed draws its own split, because with
+    200 images which ones validate moves the result as much as the seed of training does. Run
+    strategy s with seed k on FacesData(k). Notebook 05."""
+
+    def __init__(self, seed: int = 0, backbone: str = DEFAULT_BACKBONE, cache_dir=None):
+        self.similarity, self.backbone, self.cache_dir, self.seed = (
+            "different", backbone, cache_dir, seed,
+        )  # fmt: skip
+        self.augmented = self.plain = self.tutorial = faces_datasets(backbone=backbone, seed=seed)
+        self.size_px, self.batch_size = FACES_SIZE, DIGITS_BATCH_SIZE
+        self.targets = list(self.plain["train"].targets)
+        self.num_classes = len(FACES_CLASSES)
+        self.val_images = len(self.plain["val"])
+        self._features: dict = {}
+
+    def __repr__(self) -> str:
+        crop = self.plain["train"].pixels.shape[1:]
+        return (f"FacesData(seed={self.seed}): {len(self.targets)} training and "
+                f"{self.val_images} val crops ({' / '.join(FACES_CLASSES)}), grey "
+                f"{crop[0]}x{crop[1]} px upscaled to {self.size_px}")  # fmt: skip
+
+    def subset(self, size: str, seed: int) -> np.ndarray:
+        """Every training crop: 200 images in all make only a small cell."""
+        if size != "small":
+            raise ValueError("the faces are 200 images in all: they fill only a small cell")
+        return np.arange(len(self.targets))
 
 
 # What fine-tuning itself adds, pair by pair: (column, first strategy, second strategy).

@@ -12,11 +12,11 @@ The estimate adds four parts, each read out of the executed ``.ipynb``:
 - activities: ``WIDGET_MINUTES`` for each widget a learner is meant to play with (a training
   panel trains an epoch per click; the saved run does not include those clicks).
 
-Sections whose heading says "Optional" are counted apart, so a learner in a hurry sees what they
-may skip. Every notebook's ``**Time:**`` line is written from this estimate
-(``python -m helpers.pacing --write``; ``--table`` prints TEACHING.md's table), and a test
-checks that each line, the README's notebook map and TEACHING.md still agree with it, so the
-stated times cannot drift from the notebooks.
+Sections whose heading says "Optional" (their exercises included) are counted apart, so a
+learner in a hurry sees what they may skip. Every notebook's ``**Time:**`` line is written from
+this estimate (``python -m helpers.pacing --write``; ``--table`` prints TEACHING.md's table),
+and a test checks that each line, the README's notebook map and TEACHING.md still agree with it,
+so the stated times cannot drift from the notebooks.
 """
 
 from __future__ import annotations
@@ -112,9 +112,10 @@ def estimate(path: str | Path) -> Pace:
                 elif optional_level is not None and level <= optional_level:
                     optional_level = None
             text = _TAG.sub(" ", _DETAILS.sub(" ", source))
-            minutes = len(text.split()) / READING_WPM  # exercises are never optional
-            exercises += len(_EXERCISE.findall(source))
-            reading += minutes
+            found = len(_EXERCISE.findall(source))
+            exercises += found
+            reading += len(text.split()) / READING_WPM
+            minutes = len(text.split()) / READING_WPM + found * MINUTES_PER_EXERCISE
         elif cell["cell_type"] == "code":
             lines = sum(1 for line in source.splitlines() if line.strip())
             cell_minutes = (SECONDS_PER_CODE_CELL + SECONDS_PER_CODE_LINE * lines) / 60

@@ -410,3 +410,30 @@ def test_layer_probe_plot_says_how_many_seeds_a_point_is():
 def test_digit_examples_show_one_image_per_class(digits):
     fig = comparison.show_digit_examples(digits["train"])
     assert [ax.get_title() for ax in fig.axes] == list(comparison.DIGITS_CLASSES)
+
+
+def test_faces_ship_with_scikit_image_and_split_by_seed():
+    first, again, other = (comparison.faces_datasets(seed=s) for s in (0, 0, 1))
+    assert [len(first["train"]), len(first["val"])] == [100, 100]
+    assert sorted(set(first["val"].targets)) == [0, 1] and sum(first["val"].targets) == 50
+    assert first["val"].fingerprint == again["val"].fingerprint  # the same seed, the same split
+    assert first["val"].fingerprint != other["val"].fingerprint
+    image, label = first["train"][0]
+    assert image.shape == (3, comparison.FACES_SIZE, comparison.FACES_SIZE) and label in (0, 1)
+    assert first["train"].pixels.shape[1:] == (25, 25)
+
+
+def test_faces_data_fills_only_a_small_cell():
+    faces = comparison.FacesData(seed=2)
+    assert faces.val_images == 100 and faces.num_classes == 2
+    assert list(faces.subset("small", seed=5)) == list(range(100))  # every training crop
+    with pytest.raises(ValueError, match="only a small cell"):
+        faces.subset("large", seed=0)
+    assert "FacesData(seed=2): 100 training and 100 val crops" in repr(faces)
+
+
+def test_faces_raw_pixel_probe_runs_on_the_crops():
+    faces = comparison.FacesData(seed=0)
+    run = comparison.run_strategy(faces, "small", comparison.RAW_PROBE, seed=0)
+    assert run["train_images"] == 100 and 0.5 < run["final"] <= 1.0
+    assert faces.features("raw pixels")[0].shape == (100, 625)

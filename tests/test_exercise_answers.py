@@ -197,6 +197,8 @@ NOT_SCANNED = {
     ("03", "check_optimizer"): CODE,
     ("03", "check_batchnorm_modes"): CODE,
     ("03", "check_discriminative"): CODE,
+    ("03", "check_seed_verdict"): "judged on the learner's own six runs, which the committed "
+    "notebook does not run",
     ("04", "check_lr_groups"): CODE,
     ("04", "check_fixed_extractor"): CODE,
     ("04", "check_augmentation_gap"): "judged on the learner's two training runs, which the "
@@ -204,6 +206,10 @@ NOT_SCANNED = {
     ("05", "check_cacheable_part"): "a choice among options that the exercise cell prints",
     ("05", "check_xray_strategy"): "the learner places the X-rays in the lesson's decision "
     "matrix; the matrix itself is the lesson",
+    ("05", "check_backbone_swap"): "judged on the learner's own ResNet-18 runs, which the "
+    "committed notebook does not run (they need a download)",
+    ("05", "check_new_data_set"): "judged on the learner's own runs on the faces, which the "
+    "committed notebook does not run; where the faces sit is read off the decision matrix",
     ("06", "check_class_ratio"): "computed from the learner's own folder at run time",
     ("06", "check_val_photos"): "computed from the learner's own folder at run time",
     ("06", "check_reloaded_prediction"): "computed from the learner's own model at run time",

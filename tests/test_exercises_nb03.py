@@ -93,3 +93,27 @@ def test_discriminative(lite0, capsys):
     with_frozen = freezing.discriminative_param_groups(lite0, 1e-3, 2, trainable_only=False)
     assert not nb03.check_discriminative(torch.optim.AdamW(with_frozen), lite0)
     assert "frozen" in capsys.readouterr().out
+
+
+def test_seed_verdict_follows_results_compare(capsys):
+    ahead = {"7 frozen": [0.93, 0.95, 0.94], "9 frozen": [0.90, 0.91, 0.89]}
+    assert nb03.check_seed_verdict("ahead", ahead, 153)
+    out = capsys.readouterr().out
+    assert "verdict: 7 frozen ahead of 9 frozen" in out and "+5, +6, +8" in out
+    assert not nb03.check_seed_verdict("tie", ahead, 153)
+    assert "+5, +6, +8" in capsys.readouterr().out  # a wrong answer sees the paired gaps
+    tie = {"7 frozen": [0.93, 0.88, 0.94], "9 frozen": [0.90, 0.91, 0.89]}
+    assert nb03.check_seed_verdict(" Tie", tie, 153)
+
+
+def test_seed_verdict_needs_paired_seeds_and_three_of_them(capsys):
+    assert not nb03.check_seed_verdict("ahead", None, 153)
+    assert "'7 frozen'" in capsys.readouterr().out
+    unpaired = {"7 frozen": [0.93, 0.95, 0.94], "9 frozen": [0.90, 0.91]}
+    assert not nb03.check_seed_verdict("ahead", unpaired, 153)
+    assert "same seeds" in capsys.readouterr().out
+    one_seed = {"7 frozen": [0.93], "9 frozen": [0.90]}
+    assert not nb03.check_seed_verdict("ahead", one_seed, 153)
+    assert "how many does the rule need" in capsys.readouterr().out
+    assert nb03.check_seed_verdict("cannot say", one_seed, 153)
+    assert not nb03.check_seed_verdict("maybe", one_seed, 153)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from helpers import comparison
 from helpers.exercises import nb05
@@ -96,3 +97,90 @@ def test_xray_follows_the_evidence(capsys):
     assert not nb05.check_xray_strategy("earlier-layer probe", fine_tune_wins)
     assert not nb05.check_xray_strategy("transfer", MEASURED)
     assert "one of" in capsys.readouterr().out.splitlines()[-1]
+
+
+class _ProbeData:
+    """Stands in for a StudyData on another backbone: its features and val set size."""
+
+    backbone = "efficientnet_lite0"  # the check builds it (random weights) to count parameters
+    val_images = 153
+
+    def features(self, layer):
+        return torch.zeros(12, 512), torch.zeros(153, 512), torch.zeros(12, dtype=torch.long)
+
+
+def _swap_study(rights):
+    runs = {comparison.LINEAR_PROBE: [{"final": r / 153} for r in rights]}
+    return {"cells": {"small similar": {"val_images": 153, "runs": runs}}}
+
+
+def test_backbone_swap_needs_the_runs_and_the_width(capsys):
+    study = _swap_study([140, 136, 142])
+    assert not nb05.check_backbone_swap(None, None, None, None, study)
+    assert "run the probe" in capsys.readouterr().out
+    assert not nb05.check_backbone_swap(1280, "tie", [0.9] * 3, _ProbeData(), study)
+    assert "shape" in capsys.readouterr().out  # Lite0's width is not ResNet-18's
+    assert not nb05.check_backbone_swap(512, "tie", [0.9, 0.9], _ProbeData(), study)
+    assert "each of the study's 3 seeds" in capsys.readouterr().out
+    assert not nb05.check_backbone_swap(512, "maybe", [0.9] * 3, _ProbeData(), study)
+    assert "ResNet-18, Lite0, tie, cannot say" in capsys.readouterr().out
+
+
+def test_backbone_swap_follows_the_rule_on_the_learners_runs(capsys):
+    study = _swap_study([140, 136, 142])
+    behind = [r / 153 for r in (130, 126, 133)]  # 10, 10 and 9 photos behind Lite0
+    assert nb05.check_backbone_swap(512, "lite0", behind, _ProbeData(), study)
+    out = capsys.readouterr().out
+    assert "verdict: Lite0 ahead of ResNet-18 by 9.7 photos" in out
+    assert "512 features" in out and "1,280" in out
+    assert not nb05.check_backbone_swap(512, "ResNet-18", behind, _ProbeData(), study)
+    assert not nb05.check_backbone_swap(512, "tie", behind, _ProbeData(), study)
+    spread = [r / 153 for r in (150, 126, 140)]  # +10, -10, -2: the interval spans zero
+    assert nb05.check_backbone_swap(512, "tie", spread, _ProbeData(), study)
+
+
+FACES_RUNS = {
+    comparison.EARLIER_PROBE: [0.99, 0.99, 1.0],
+    comparison.LINEAR_PROBE: [0.97, 0.98, 0.99],
+    comparison.RAW_PROBE: [0.95, 0.97, 0.97],
+}
+
+
+@pytest.mark.parametrize(
+    ("cell", "hint"),
+    [
+        (None, "(size, similarity)"),
+        (("tiny", "different"), "(size, similarity)"),
+        (("large", "different"), "1.28 million"),
+        (("small", "similar"), "no 'face' class"),
+    ],
+)
+def test_new_data_set_cell_is_explained(cell, hint, capsys):
+    assert not nb05.check_new_data_set(cell, FACES_RUNS, "agrees")
+    assert hint in capsys.readouterr().out
+
+
+def test_new_data_set_needs_the_advised_strategy_over_seeds(capsys):
+    cell = ("small", "different")
+    only_linear = {comparison.LINEAR_PROBE: [0.9] * 3, comparison.RAW_PROBE: [0.9] * 3}
+    assert not nb05.check_new_data_set(cell, only_linear, "agrees")
+    assert "run it too" in capsys.readouterr().out
+    two_seeds = {name: values[:2] for name, values in FACES_RUNS.items()}
+    assert not nb05.check_new_data_set(cell, two_seeds, "agrees")
+    assert "at least 3" in capsys.readouterr().out
+    assert not nb05.check_new_data_set(cell, FACES_RUNS, "yes")
+    assert "agrees or disagrees" in capsys.readouterr().out
+
+
+def test_new_data_set_verdict_follows_the_rule(capsys):
+    cell = ("small", "different")
+    assert nb05.check_new_data_set(cell, FACES_RUNS, "agrees")  # best: the earlier layer
+    out = capsys.readouterr().out
+    assert "best: earlier-layer probe (blocks.4)" in out and "reference raw-pixel probe" in out
+    assert not nb05.check_new_data_set(cell, FACES_RUNS, "disagrees")
+    fine_tune_ahead = {
+        comparison.EARLIER_PROBE: [0.80, 0.82, 0.81],
+        comparison.FINETUNE_RANDOM: [0.95, 0.96, 0.97],
+    }
+    assert nb05.check_new_data_set(cell, fine_tune_ahead, "disagrees")
+    assert "the advice does not hold here" in capsys.readouterr().out

@@ -77,11 +77,16 @@ def test_optional_sections_are_counted_apart(tmp_path):
     assert pace.total > pace.optional + 19  # the section after it is not optional
 
 
-def test_an_exercise_inside_an_optional_section_is_not_optional(tmp_path):
-    cells = [_markdown("# Title"), _markdown("## Optional: more\n\n**Exercise 1.** Do it.")]
+def test_an_exercise_inside_an_optional_section_is_optional_too(tmp_path):
+    cells = [
+        _markdown("# Title\n\n**Exercise 1.** Core."),
+        _markdown("## Optional: more\n\n**Exercise 2.** Do it."),
+        _markdown("## Back\n\nText."),
+    ]
     pace = pacing.estimate(_write(tmp_path, cells))
-    assert pace.exercises == 1
-    assert pace.optional == pytest.approx(7 / pacing.READING_WPM)  # its seven words only
+    assert pace.exercises == 2
+    words = 7  # "## Optional: more **Exercise 2.** Do it."
+    assert pace.optional == pytest.approx(words / pacing.READING_WPM + pacing.MINUTES_PER_EXERCISE)
 
 
 def test_write_time_line_rewrites_only_the_time_statement_and_is_idempotent(tmp_path):

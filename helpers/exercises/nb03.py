@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from helpers import freezing
+from helpers import freezing, results
 from helpers.exercises import feedback
 
 
@@ -201,3 +201,42 @@ def check_discriminative(
             )
     shown = ", ".join(f"{name} {lr:g}" for name, lr in rates.items())
     return feedback(True, f"learning rates rise towards the head: {shown}.", "")
+
+
+SEED_PAIR = ("7 frozen", "9 frozen")  # blocks.6 and up trained, against the head alone
+
+
+def check_seed_verdict(answer: str | None, finals, val_images: int) -> bool:
+    """Exercise 5: what the one comparison rule concludes about two freeze depths of the sweep,
+    run over seeds. finals: {"7 frozen": [final val accuracy of each seed], "9 frozen": [...]}
+    in the same seed order; answer: "ahead", "tie" or "cannot say"."""
+    if not isinstance(finals, dict) or set(finals) != set(SEED_PAIR):
+        return feedback(
+            False, "", f"finals needs two lists, keyed {SEED_PAIR[0]!r} and {SEED_PAIR[1]!r}."
+        )
+    first, second = (list(finals[name]) for name in SEED_PAIR)
+    if len(first) != len(second) or not all(0 <= v <= 1 for v in first + second):
+        return feedback(
+            False,
+            "",
+            "give both depths the same seeds, one val accuracy (0 to 1) per seed, in the same "
+            "order: the rule pairs seed k of one with seed k of the other.",
+        )
+    verdict = results.compare(SEED_PAIR[0], first, SEED_PAIR[1], second, val_images)
+    choice = answer.strip().lower() if isinstance(answer, str) else ""
+    if choice not in results.VERDICTS:
+        return feedback(False, "", f"answer one of {', '.join(results.VERDICTS)}.")
+    gaps = ", ".join(f"{(a - b) * val_images:+.0f}" for a, b in zip(first, second, strict=True))
+    if len(first) < results.MIN_SEEDS and choice != "cannot say":
+        return feedback(
+            False,
+            "",
+            f"{len(first)} seed(s) per depth: how many does the rule need before it ranks?",
+        )
+    return feedback(
+        choice == verdict.verdict,
+        f"{verdict}. The gaps seed by seed, in photos: {gaps}.",
+        f"the gaps {SEED_PAIR[0]} - {SEED_PAIR[1]}, seed by seed, are {gaps} photos. 'ahead' "
+        "needs a mean gap of more than one photo and a 95% interval on one side of zero; "
+        "results.compare computes both.",
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from helpers import comparison, results
+from helpers import anatomy, comparison, models, results
 from helpers.exercises import feedback
 
 CACHE_OPTIONS = {
@@ -156,4 +156,140 @@ def check_xray_strategy(answer: str | None, study: Mapping) -> bool:
         "ideally on features from an earlier, more generic layer (CS231n). Measured here "
         f"with 50 digits, mean of the final epochs: {measured}.",
         hints[choice],
+    )
+
+
+SWAP_CELL = "small similar"  # 12 ants/bees photos per seed: the probe's seeds draw the photos
+SWAP_NAMES = ("ResNet-18", "Lite0")
+
+
+def check_backbone_swap(
+    features: int | None, answer: str | None, resnet_finals, resnet_data, study: Mapping
+) -> bool:
+    """Exercise 5: the linear probe of the small, similar cell on ResNet-18 instead of Lite0.
+    features: how many features per image ResNet-18 gives the probe; answer: which backbone
+    the rule puts ahead ("ResNet-18" or "Lite0"), or "tie" / "cannot say"; resnet_finals: the
+    learner's final val accuracy of each of the study's seeds (seed k on the photos the study
+    drew with seed k); the saved study gives Lite0's."""
+    if resnet_data is None or resnet_finals is None:
+        return feedback(
+            False,
+            "",
+            "build resnet_data and run the probe for each of the "
+            "study's seeds first (the hint in the exercise shows how).",
+        )
+    width = resnet_data.features(None)[0].shape[1]
+    if features != width:
+        return feedback(
+            False,
+            "",
+            "print resnet_data.features(None)[0].shape: one row per "
+            "photo, one column per feature. Or look at what ResNet-18's fc takes in.",
+        )
+    lite0 = [run["final"] for run in study["cells"][SWAP_CELL]["runs"][comparison.LINEAR_PROBE]]
+    runs = list(resnet_finals) if isinstance(resnet_finals, (list, tuple)) else []
+    if len(runs) != len(lite0) or not all(0 <= value <= 1 for value in runs):
+        return feedback(
+            False,
+            "",
+            f"resnet_finals needs one val accuracy (0 to 1) for each of "
+            f"the study's {len(lite0)} seeds, in seed order.",
+        )
+    verdict = results.compare(SWAP_NAMES[0], runs, SWAP_NAMES[1], lite0, resnet_data.val_images)
+    expected = verdict.winner if verdict.verdict == "ahead" else verdict.verdict
+    choice = answer.strip().lower() if isinstance(answer, str) else ""
+    allowed = (*SWAP_NAMES, "tie", "cannot say")
+    if choice not in {name.lower() for name in allowed}:
+        return feedback(False, "", f"answer one of {', '.join(allowed)}.")
+    built = {
+        name: models.load_backbone(backbone, pretrained=False)
+        for name, backbone in zip(
+            SWAP_NAMES, (resnet_data.backbone, models.DEFAULT_BACKBONE), strict=True
+        )
+    }
+    size = {name: sum(p.numel() for p in model.parameters()) / 1e6 for name, model in built.items()}
+    lite0_width = anatomy.find_head(built["Lite0"])[1].in_features
+    return feedback(
+        choice == expected.lower(),
+        f"{verdict}. What else changed: ResNet-18 gives the probe {width} features per image "
+        f"where Lite0 gives {lite0_width:,}, and it has {size['ResNet-18']:.1f} M parameters "
+        f"where Lite0 has {size['Lite0']:.1f} M (both with their ImageNet heads).",
+        "pair the seeds (seed k of ResNet-18 with seed k of Lite0, the same 12 photos) and "
+        "apply results.compare: 'ahead' only if the mean gap is over one photo and its 95% "
+        "interval stays on one side of zero; then answer with the name of the one ahead.",
+    )
+
+
+NEW_DATA_CELL = ("small", "different")
+
+
+def check_new_data_set(cell, finals, answer: str | None, val_images: int = 100) -> bool:
+    """Exercise 6: the decision matrix on a data set the study never saw (the faces of
+    comparison.FacesData). cell: where it sits, (size, similarity); finals: {strategy: final val
+    accuracy of each seed}, with the advised strategy among them; answer: "agrees" if the
+    advice names the best strategy or one the rule cannot tell from it, else "disagrees"."""
+    sizes, similarities = ("small", "large"), ("similar", "different")
+    if not (
+        isinstance(cell, tuple) and len(cell) == 2 and cell[0] in sizes and cell[1] in similarities
+    ):
+        return feedback(
+            False, "", 'give the cell as (size, similarity), for example ("large", "similar").'
+        )
+    if cell[0] != NEW_DATA_CELL[0]:
+        return feedback(
+            False,
+            "",
+            "200 crops in all, 100 to train: compare that with the "
+            "'more data' cells of section 9 (244 photos, 1,297 digits), and with "
+            "the 1.28 million images ImageNet trained on.",
+        )
+    if cell[1] != NEW_DATA_CELL[1]:
+        return feedback(
+            False,
+            "",
+            "they are photos, but grey 25-pixel crops, and ImageNet "
+            "has no 'face' class: 'similar' means images and classes like "
+            "ImageNet's (as ants and bees are).",
+        )
+    advised = comparison.ADVISED[NEW_DATA_CELL]
+    if not isinstance(finals, Mapping) or len(finals) < 2:
+        return feedback(
+            False,
+            "",
+            "finals needs at least two strategies, each with one val "
+            "accuracy per seed: the advised one and what you compare it with.",
+        )
+    if not any(name.startswith(advised) for name in finals):
+        return feedback(
+            False,
+            "",
+            f"the advice for this cell is {advised[0]} ({comparison.EARLIER_PROBE}): run it too.",
+        )
+    seeds = {len(values) for values in finals.values()}
+    if len(seeds) != 1 or seeds.pop() < results.MIN_SEEDS:
+        return feedback(
+            False,
+            "",
+            f"run every strategy with the same seeds, at least "
+            f"{results.MIN_SEEDS} of them: the rule pairs seed k with seed k.",
+        )
+    race = [name for name in finals if name not in comparison.NOT_IN_ADVICE]
+    if not race:
+        return feedback(
+            False,
+            "",
+            "compare strategies the advice considers (the raw-pixel "
+            "probe is a reference, not a candidate).",
+        )
+    measured = comparison.MatrixCell("faces", dict(finals), val_images, "crops")
+    choice = answer.strip().lower() if isinstance(answer, str) else ""
+    if choice not in ("agrees", "disagrees"):
+        return feedback(False, "", "answer agrees or disagrees.")
+    follows = measured.follows(advised)
+    return feedback(
+        (choice == "agrees") == follows,
+        f"small, different: {measured.verdict(advised)}",
+        "find the best mean, then the strategies the rule cannot tell from it "
+        "(results.leaders, or comparison.MatrixCell(...).leaders()): is the advised one among "
+        "them?",
     )
