@@ -386,9 +386,9 @@ def plot_freeze_sweep(
     """Best val accuracy and seconds to train against the number of frozen layer groups, as
     markers: the numbers swept may be unevenly spaced (0, 5, 7, 8, 9) and nothing lies between
     them, so no line joins them. By default two panels, accuracy above and seconds below on the
-    same x axis, so no square can hide a circle; given ax, the seconds go on a right-hand axis
-    of it. sweep: {frozen groups: {"accuracy", "seconds"}}; val_images and references as in
-    plot_history. Returns the accuracy axes. Notebook 03."""
+    same x axis (the seconds on a log axis), so no square can hide a circle; given ax, the
+    seconds go on a right-hand axis of it. sweep: {frozen groups: {"accuracy", "seconds"}};
+    val_images and references as in plot_history. Returns the accuracy axes. Notebook 03."""
     panels = ax is None
     if panels:
         _, (ax, ax_seconds) = plt.subplots(
@@ -407,10 +407,15 @@ def plot_freeze_sweep(
     _fit_accuracy_axis(ax, accuracy, val_images, references)
     ax_seconds.plot(frozen, seconds, "s", color=OKABE_ITO["orange"],
                     label="seconds to train" + shape[1])  # fmt: skip
-    top = max(seconds) * 1.1 or 1.0
-    ax_seconds.set_ylim(-0.08 * top, top)  # from 0, with room for a square drawn at about 0 s
+    if panels and min(seconds) > 0:  # a log axis: 0.9, 0.4 and 0.1 s stay apart from 20 s
+        ax_seconds.set_yscale("log")
+        ax_seconds.set_ylim(min(seconds) / 2, max(seconds) * 2)
+        ax_seconds.set_ylabel("seconds to train\n(log scale)")
+    else:
+        top = max(seconds) * 1.1 or 1.0
+        ax_seconds.set_ylim(-0.08 * top, top)  # from 0, with room for a square drawn at 0 s
+        ax_seconds.set_ylabel("seconds to train" + shape[1])
     ax.set_ylabel("best val accuracy" + shape[0])
-    ax_seconds.set_ylabel("seconds to train" + shape[1])
     (ax_seconds if panels else ax).set_xlabel("number of frozen layer groups (from the input)")
     ax.set_xticks(frozen)
     ax.set_title("Freeze depth: accuracy and cost")
