@@ -13,7 +13,7 @@ from the site itself, so pages draw their widgets offline too. Without npm the p
 the same file from a CDN (jsdelivr), which needs the reader's internet.
 
 The pages: README.md is the home page (its notebook table is the map), then every
-notebooks/*.ipynb in name order (the teaching order), GLOSSARY.md, TEACHING.md and the
+notebook in the course's order (helpers.course), GLOSSARY.md, TEACHING.md and the
 helpers and benchmarks READMEs. They are copied, with the repository's layout, into a staging
 folder next to the output (README links such as `notebooks/03_freezing.ipynb` resolve as they do
 on GitHub), and Sphinx (myst-nb, sphinx-book-theme; configuration in docs/conf.py) renders them.
@@ -30,6 +30,8 @@ import tarfile
 import time
 from pathlib import Path
 
+from helpers import course
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO / "_build" / "site"
 # (path in the repository, caption of its toctree section); README.md becomes index.md
@@ -42,7 +44,7 @@ REFERENCE_PAGES = ["helpers/README.md", "benchmarks/README.md"]
 
 
 def notebook_paths() -> list[Path]:
-    return sorted((REPO / "notebooks").glob("*.ipynb"))
+    return course.paths(REPO / "notebooks")
 
 
 def toctree(caption: str, entries: list[str]) -> str:

@@ -30,6 +30,8 @@ from urllib.parse import quote
 
 import tomllib
 
+from helpers import course
+
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = "notebooks"
 LAUNCH_TAG = "launch"
@@ -40,7 +42,7 @@ BADGE_CELL_ID = "launch-badges"
 SETUP_CELL_ID = "colab-setup"
 COLAB_CLONE = "/content/transfer-course"
 PLACEHOLDER_OWNERS = {"OWNER"}  # what pyproject.toml says until the course is published
-UNPUBLISHED = "after publishing"  # the README map's launch column until then
+UNPUBLISHED = course.NOT_PUBLISHED  # the README map's launch column until then
 README_ROW = re.compile(
     r"^(?P<head>\| [^|]+ \| `(?P<notebook>[^`]+\.ipynb)` \| .* \| )(?P<launch>[^|]*)"
     r"(?P<tail> \| [^|]+ \|)$",
@@ -169,7 +171,8 @@ def dumps(notebook: dict) -> str:
 
 
 def notebooks(folder: Path) -> list[Path]:
-    return sorted(folder.glob("*.ipynb"))
+    """The course's notebooks in folder, in teaching order (helpers.course)."""
+    return [path for path in course.paths(folder) if path.exists()]
 
 
 def readme_links(notebook: str, url: str, branch: str) -> str:

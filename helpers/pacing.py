@@ -8,15 +8,17 @@ The estimate adds four parts, each read out of the executed ``.ipynb``:
   for each non-blank line;
 - computing: the time the cells took in the saved run (the ``execution`` timestamps that
   Jupyter records in each cell's metadata), on the machine that executed it;
-- exercises: ``MINUTES_PER_EXERCISE`` each;
+- exercises: ``MINUTES_PER_EXERCISE`` each, unless the exercise states its own time right after
+  its label ("**Exercise 6.** (about 25 minutes)"), as a long one that runs experiments does;
 - activities: ``WIDGET_MINUTES`` for each widget a learner is meant to play with (a training
   panel trains an epoch per click; the saved run does not include those clicks).
 
 Sections whose heading says "Optional" (their exercises included) are counted apart, so a
 learner in a hurry sees what they may skip. Every notebook's ``**Time:**`` line is written from
-this estimate (``python -m helpers.pacing --write``; ``--table`` prints TEACHING.md's table),
-and a test checks that each line, the README's notebook map and TEACHING.md still agree with it,
-so the stated times cannot drift from the notebooks.
+this estimate, and so are the README's notebook map (one row per entry of ``helpers.course``,
+with its time), the course's total there and TEACHING.md's timings table: ``python -m
+helpers.pacing --write`` writes them all after a notebook is re-executed, and a test checks that
+they still agree with the estimate, so the stated times cannot drift from the notebooks.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from helpers import course
 
 # The course's learners read technical English as a second language (bootcamp learners; the notes
 # it was built from are Korean). Brysbaert (2019, "How many words do we read per minute?",
@@ -50,7 +54,9 @@ WIDGET_MINUTES = {
 ROUND_TO_MINUTES = 5
 
 TIME_LINE_PREFIX = "**Time:**"
-_EXERCISE = re.compile(r"^(?:#+\s*|\*\*)Exercise\s+\d", re.MULTILINE)
+_EXERCISE = re.compile(
+    r"^(?:#+\s*|\*\*)Exercise\s+\d+\.?\**\s*(?:\(about (\d+) minutes\))?", re.MULTILINE
+)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*)$", re.MULTILINE)
 _DETAILS = re.compile(r"<details>.*?</details>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -66,6 +72,7 @@ class Pace:
     exercises: int
     optional: float  # minutes of the total that sit in optional sections
     activities: float = 0.0  # minutes with the notebook's widgets (WIDGET_MINUTES)
+    exercise_minutes: float | None = None  # None: MINUTES_PER_EXERCISE each
 
     @property
     def total(self) -> float:
@@ -73,9 +80,16 @@ class Pace:
             self.reading
             + self.code
             + self.compute_seconds / 60
-            + self.exercises * (MINUTES_PER_EXERCISE)
+            + self.on_exercises
             + self.activities
         )
+
+    @property
+    def on_exercises(self) -> float:
+        """Minutes on the exercises: each one's stated time, else MINUTES_PER_EXERCISE."""
+        if self.exercise_minutes is None:
+            return self.exercises * MINUTES_PER_EXERCISE
+        return self.exercise_minutes
 
     @property
     def rounded(self) -> int:
@@ -101,6 +115,7 @@ def estimate(path: str | Path) -> Pace:
     cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
     reading = code = compute = optional = activities = 0.0
     exercises = 0
+    exercise_minutes = 0.0
     optional_level = None  # heading level of the optional section we are in, if any
     for cell in cells:
         source = "".join(cell["source"])
@@ -112,10 +127,11 @@ def estimate(path: str | Path) -> Pace:
                 elif optional_level is not None and level <= optional_level:
                     optional_level = None
             text = _TAG.sub(" ", _DETAILS.sub(" ", source))
-            found = len(_EXERCISE.findall(source))
-            exercises += found
+            stated = [int(m) if m else MINUTES_PER_EXERCISE for m in _EXERCISE.findall(source)]
+            exercises += len(stated)
+            exercise_minutes += sum(stated)
             reading += len(text.split()) / READING_WPM
-            minutes = len(text.split()) / READING_WPM + found * MINUTES_PER_EXERCISE
+            minutes = len(text.split()) / READING_WPM + sum(stated)
         elif cell["cell_type"] == "code":
             lines = sum(1 for line in source.splitlines() if line.strip())
             cell_minutes = (SECONDS_PER_CODE_CELL + SECONDS_PER_CODE_LINE * lines) / 60
@@ -129,7 +145,7 @@ def estimate(path: str | Path) -> Pace:
             continue
         if optional_level is not None:
             optional += minutes
-    return Pace(reading, code, compute, exercises, optional, activities)
+    return Pace(reading, code, compute, exercises, optional, activities, exercise_minutes)
 
 
 def _code_only(source: str) -> str:
@@ -157,7 +173,7 @@ def time_line(pace: Pace) -> str:
     return (
         f"{TIME_LINE_PREFIX} about {pace.rounded} minutes to work through{optional}:"
         f" about {round(pace.reading)} reading, {round(pace.code)} reading and running the code,"
-        f" {pace.exercises * MINUTES_PER_EXERCISE} on the {exercises},{widgets} and {computing} of"
+        f" {round(pace.on_exercises)} on the {exercises},{widgets} and {computing} of"
         " computing on the 2-core CPU that executed this copy (estimated from the notebook by"
         " `helpers.pacing`)."
     )
@@ -226,15 +242,86 @@ def timings_table(paths: list[Path]) -> str:
     return "\n".join(rows)
 
 
+MAP_HEADER = "| # | notebook | what you learn | open | time to work through |"
+_TOTAL = re.compile(r"^(\w+) notebooks, about [\d.]+ hours in all", re.MULTILINE)
+_LAUNCH = re.compile(r"^\| [^|]+ \| `(?P<file>[^`]+)` \| .* \| (?P<launch>[^|]*) \| [^|]* \|$")
+
+
+def _table_at(lines: list[str], header: str) -> tuple[int, int]:
+    """Where the markdown table starting with the line header sits: (first, past last line)."""
+    starts = [i for i, line in enumerate(lines) if line.startswith(header)]
+    if not starts:
+        raise ValueError(f"no table starting {header[:40]!r}")
+    end = starts[0]
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return starts[0], end
+
+
+def readme_map(readme: str, folder: Path | None = None) -> str:
+    """readme with its notebook map written from the course's table of contents: a row per
+    notebook (its number, file, what it teaches, its launch links as they were, its estimated
+    time) and the sentence above it stating how many notebooks and hours."""
+    lines = readme.split("\n")
+    start, end = _table_at(lines, MAP_HEADER)
+    launch = {}
+    for line in lines[start + 2 : end]:
+        match = _LAUNCH.match(line)
+        if match:
+            launch[match["file"]] = match["launch"]
+    rows = [MAP_HEADER, "|---|---|---|---|---|"]
+    for notebook in course.NOTEBOOKS:
+        minutes = estimate(notebook.path(folder)).rounded
+        rows.append(
+            f"| {notebook.label} | `{notebook.file}` | {notebook.learn} |"
+            f" {launch.get(notebook.file, course.NOT_PUBLISHED)} | ~{minutes} min |"
+        )
+    lines[start:end] = rows
+    text = "\n".join(lines)
+    hours = course_hours(course.paths(folder))
+    count = course.count_in_words().capitalize()
+    text, found = _TOTAL.subn(f"{count} notebooks, about {hours} hours in all", text)
+    if not found:
+        raise ValueError("the README no longer says '<N> notebooks, about <H> hours in all'")
+    return text
+
+
+def teaching_timings(teaching: str, folder: Path | None = None) -> str:
+    """teaching (TEACHING.md) with its timings table written from the estimates."""
+    lines = teaching.split("\n")
+    start, end = _table_at(lines, "| notebook | learner time |")
+    lines[start:end] = timings_table(course.paths(folder)).split("\n")
+    return "\n".join(lines)
+
+
+def write_pages(root: Path = course.ROOT) -> list[str]:
+    """Rewrite the README's map and TEACHING.md's timings; the names of the pages that changed."""
+    changed = []
+    for name, write in (("README.md", readme_map), ("TEACHING.md", teaching_timings)):
+        path = root / name
+        old = path.read_text(encoding="utf-8")
+        new = write(old, root / "notebooks")
+        if new != old:
+            path.write_text(new, encoding="utf-8")
+            changed.append(name)
+    return changed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.pacing", description="Estimate each notebook's learner time."
     )
-    parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
-    parser.add_argument("--write", action="store_true", help="rewrite each **Time:** line")
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="default: the course's (helpers.course)"
+    )
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="rewrite each **Time:** line, the README's notebook map and TEACHING.md's timings",
+    )
     parser.add_argument("--table", action="store_true", help="print TEACHING.md's timings table")
     args = parser.parse_args(argv)
-    paths = args.notebooks or sorted(Path("notebooks").glob("*.ipynb"))
+    paths = args.notebooks or course.paths()
     if args.table:
         print(timings_table(paths))
         return 0
@@ -246,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{path.name}: ~{pace.rounded} min{' (updated)' if changed else ''}")
         print(f"  {time_line(pace)}")
     print(f"all: ~{total} min ({total / 60:.1f} h)")
+    if args.write and not args.notebooks:
+        for name in write_pages():
+            print(f"{name}: updated")
     return 0
 
 

@@ -59,12 +59,13 @@ from typing import NamedTuple
 
 import pytest
 
+from helpers import course
 from tests.test_cross_references import NUMBERS as NOTEBOOK_NUMBERS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 RESULTS_DIR = ROOT / "helpers" / "study_results"
-NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+NOTEBOOKS = course.paths()
 
 
 class Finding(NamedTuple):

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import pytest
 import torch
@@ -30,11 +29,10 @@ from PIL import Image
 from torch import nn
 from torchvision import transforms as T
 
-from helpers import comparison, models, recipes, results
+from helpers import comparison, course, models, recipes, results
 from helpers.exercises import nb01, nb02, nb02b, nb04, nb05, nb06
 from helpers.training import EpochRecord, History
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CHECK = re.compile(r"\b(nb0\d[a-z]?)\.(check_\w+)\(")
 DETAILS = re.compile(r"<details>.*?</details>", re.DOTALL)
 
@@ -44,7 +42,7 @@ DETAILS = re.compile(r"<details>.*?</details>", re.DOTALL)
 
 @cache
 def _cells(notebook: str) -> list[dict]:
-    path = next(NOTEBOOKS.glob(f"{notebook}_*.ipynb"))
+    path = course.by_number(notebook).path()
     return json.loads(path.read_text())["cells"]
 
 
@@ -55,7 +53,7 @@ def _source(cell: dict) -> str:
 def _exercises() -> dict[tuple[str, str], int]:
     """{(notebook, check name): index of the exercise's check cell}."""
     found = {}
-    for path in sorted(NOTEBOOKS.glob("0*.ipynb")):
+    for path in course.paths():
         notebook = path.stem.split("_")[0]
         for index, cell in enumerate(_cells(notebook)):
             source = _source(cell)

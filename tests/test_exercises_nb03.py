@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
@@ -95,25 +97,49 @@ def test_discriminative(lite0, capsys):
     assert "frozen" in capsys.readouterr().out
 
 
+def _runs(**finals):
+    """{"7 frozen": [history-like runs], ...} from final val accuracies, one run per seed."""
+    return {
+        name.replace("_", " "): [
+            SimpleNamespace(final=SimpleNamespace(val_accuracy=a, val_loss=1 - a + 0.01 * seed))
+            for seed, a in enumerate(accuracies)
+        ]
+        for name, accuracies in finals.items()
+    }
+
+
 def test_seed_verdict_follows_results_compare(capsys):
-    ahead = {"7 frozen": [0.93, 0.95, 0.94], "9 frozen": [0.90, 0.91, 0.89]}
-    assert nb03.check_seed_verdict("ahead", ahead, 153)
+    ahead = _runs(**{"7_frozen": [0.93, 0.95, 0.94], "9_frozen": [0.90, 0.91, 0.89]})
+    assert nb03.check_seed_verdict("7 frozen", ahead, 153)
     out = capsys.readouterr().out
     assert "verdict: 7 frozen ahead of 9 frozen" in out and "+5, +6, +8" in out
     assert not nb03.check_seed_verdict("tie", ahead, 153)
     assert "+5, +6, +8" in capsys.readouterr().out  # a wrong answer sees the paired gaps
-    tie = {"7 frozen": [0.93, 0.88, 0.94], "9 frozen": [0.90, 0.91, 0.89]}
+    assert not nb03.check_seed_verdict("9 frozen", ahead, 153)  # the direction counts
+    behind = _runs(**{"7_frozen": [0.90, 0.91, 0.89], "9_frozen": [0.93, 0.95, 0.94]})
+    assert nb03.check_seed_verdict("9 Frozen", behind, 153)
+    assert not nb03.check_seed_verdict("7 frozen", behind, 153)
+    tie = _runs(**{"7_frozen": [0.93, 0.88, 0.94], "9_frozen": [0.90, 0.91, 0.89]})
     assert nb03.check_seed_verdict(" Tie", tie, 153)
 
 
-def test_seed_verdict_needs_paired_seeds_and_three_of_them(capsys):
-    assert not nb03.check_seed_verdict("ahead", None, 153)
+def test_seed_verdict_needs_three_paired_seeded_runs(capsys):
+    assert not nb03.check_seed_verdict("tie", None, 153)
     assert "'7 frozen'" in capsys.readouterr().out
-    unpaired = {"7 frozen": [0.93, 0.95, 0.94], "9 frozen": [0.90, 0.91]}
-    assert not nb03.check_seed_verdict("ahead", unpaired, 153)
+    numbers = {"7 frozen": [0.93, 0.95, 0.94], "9 frozen": [0.90, 0.91, 0.89]}
+    assert not nb03.check_seed_verdict("7 frozen", numbers, 153)  # best or final? histories
+    assert "final epoch" in capsys.readouterr().out
+    unpaired = _runs(**{"7_frozen": [0.93, 0.95, 0.94], "9_frozen": [0.90, 0.91]})
+    assert not nb03.check_seed_verdict("7 frozen", unpaired, 153)
     assert "same seeds" in capsys.readouterr().out
-    one_seed = {"7 frozen": [0.93], "9 frozen": [0.90]}
-    assert not nb03.check_seed_verdict("ahead", one_seed, 153)
-    assert "how many does the rule need" in capsys.readouterr().out
-    assert nb03.check_seed_verdict("cannot say", one_seed, 153)
-    assert not nb03.check_seed_verdict("maybe", one_seed, 153)
+    one_seed = _runs(**{"7_frozen": [0.93], "9_frozen": [0.90]})
+    for answer in ("7 frozen", "tie", "cannot say"):  # the one-seed sweep decides nothing
+        assert not nb03.check_seed_verdict(answer, one_seed, 153)
+        assert "run seeds 0, 1 and 2" in capsys.readouterr().out
+    repeated = _runs(**{"7_frozen": [0.93, 0.95, 0.94], "9_frozen": [0.90, 0.91, 0.89]})
+    repeated["9 frozen"] = [repeated["9 frozen"][0]] * 3  # seed 0 three times
+    assert not nb03.check_seed_verdict("7 frozen", repeated, 153)
+    assert "its own seed" in capsys.readouterr().out
+    level = _runs(**{"7_frozen": [0.9] * 3, "9_frozen": [0.9] * 3})
+    assert not nb03.check_seed_verdict("ahead", level, 153)  # ahead of what?
+    assert "'7 frozen', '9 frozen', 'tie'" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -137,6 +138,13 @@ def test_backbone_swap_follows_the_rule_on_the_learners_runs(capsys):
     assert not nb05.check_backbone_swap(512, "tie", behind, _ProbeData(), study)
     spread = [r / 153 for r in (150, 126, 140)]  # +10, -10, -2: the interval spans zero
     assert nb05.check_backbone_swap(512, "tie", spread, _ProbeData(), study)
+    # any sequence of three numbers is the learner's three runs: a tuple, an array, a tensor
+    assert nb05.check_backbone_swap(512, "Lite0", np.array(behind), _ProbeData(), study)
+    assert nb05.check_backbone_swap(512, "Lite0", torch.tensor(behind), _ProbeData(), study)
+
+
+def test_new_data_set_takes_the_cell_as_a_list_too(capsys):
+    assert nb05.check_new_data_set(["Small", " different"], FACES_RUNS, "agrees")
 
 
 FACES_RUNS = {
@@ -150,9 +158,10 @@ FACES_RUNS = {
     ("cell", "hint"),
     [
         (None, "(size, similarity)"),
-        (("tiny", "different"), "(size, similarity)"),
+        (("small",), "(size, similarity)"),
+        (("tiny", "different"), "size is one of"),
         (("large", "different"), "1.28 million"),
-        (("small", "similar"), "no 'face' class"),
+        (("small", "similar"), "'similar' is about the images"),
     ],
 )
 def test_new_data_set_cell_is_explained(cell, hint, capsys):

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from helpers import course
+
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSARY = ROOT / "GLOSSARY.md"
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = course.paths()
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 NOTEBOOK_REF = re.compile(r"^Notebook (\d\d[a-z]?)$")
 

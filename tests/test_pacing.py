@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import pacing
+from helpers import course, pacing
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = course.paths()
 
 
 def _markdown(text):
@@ -116,21 +116,49 @@ def test_each_notebook_states_its_estimated_time(notebook):
     )
 
 
-def test_readme_map_shows_each_notebooks_estimated_time():
+def test_readme_map_is_written_from_the_table_of_contents_and_the_estimates():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for notebook in NOTEBOOKS:
-        row = next((line for line in readme.splitlines() if f"`{notebook.name}`" in line), None)
-        assert row is not None, f"README's notebook map has no row for {notebook.name}"
-        minutes = re.findall(r"~(\d+) min", row)
-        assert minutes, f"README row for {notebook.name} states no time"
-        assert int(minutes[-1]) == pacing.estimate(notebook).rounded, notebook.name
+    assert pacing.readme_map(readme) == readme, (
+        "the README's notebook map is out of date: run `python -m helpers.pacing --write`"
+    )
 
 
-def test_readme_states_the_course_time_the_notebooks_add_up_to():
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    stated = re.search(r"about ([\d.]+) hours in all", readme)
-    assert stated, "the README no longer states the course's total time"
-    assert stated.group(1) == pacing.course_hours(NOTEBOOKS)
+def test_the_map_gets_a_row_for_a_new_notebook_and_keeps_the_launch_links(tmp_path, monkeypatch):
+    """Adding a notebook is an entry in helpers.course: --write gives it a row and a time."""
+    cells = [_markdown("# 01 · One\n\n**Time:** x"), _code("x = 1", seconds=60)]
+    entries = []
+    for number in ("01", "02"):
+        _write(tmp_path, cells, name=f"{number}_n.ipynb")
+        entries.append(course.Notebook(number, f"{number}_n", "N", f"what {number} teaches"))
+    monkeypatch.setattr(course, "NOTEBOOKS", tuple(entries))
+    readme = "\n".join([
+        "One notebooks, about 1 hours in all.", "", pacing.MAP_HEADER, "|---|---|---|---|---|",
+        "| 1 | `01_n.ipynb` | old words | [Colab](c) · [Binder](b) | ~99 min |", "", "After.",
+    ])  # fmt: skip
+    minutes = pacing.estimate(tmp_path / "01_n.ipynb").rounded
+    assert pacing.readme_map(readme, tmp_path).split("\n") == [
+        f"Two notebooks, about {pacing.course_hours(course.paths(tmp_path))} hours in all.", "",
+        pacing.MAP_HEADER, "|---|---|---|---|---|",
+        f"| 1 | `01_n.ipynb` | what 01 teaches | [Colab](c) · [Binder](b) | ~{minutes} min |",
+        f"| 2 | `02_n.ipynb` | what 02 teaches | after publishing | ~{minutes} min |", "", "After.",
+    ]  # fmt: skip
+
+
+def test_teaching_timings_replace_only_the_table():
+    teaching = "# T\n\n| notebook | learner time | old |\n|---|\n| `x` | 1 |\n\nAfter."
+    written = pacing.teaching_timings(teaching)
+    assert written == f"# T\n\n{pacing.timings_table(NOTEBOOKS)}\n\nAfter."
+
+
+def test_an_exercise_that_states_its_time_counts_that_time(tmp_path):
+    cells = [
+        _markdown("**Exercise 1.** Quick.\n\n**Exercise 2.** (about 25 minutes) Run a study."),
+        _markdown("### Exercise 3\n\nLook it up."),
+    ]
+    pace = pacing.estimate(_write(tmp_path, cells))
+    assert pace.exercises == 3
+    assert pace.on_exercises == 25 + 2 * pacing.MINUTES_PER_EXERCISE
+    assert f"{25 + 2 * pacing.MINUTES_PER_EXERCISE} on the 3 exercises" in pacing.time_line(pace)
 
 
 def test_a_widget_a_learner_plays_with_counts_its_minutes(tmp_path):
@@ -148,9 +176,8 @@ def test_a_widget_a_learner_plays_with_counts_its_minutes(tmp_path):
 
 def test_teaching_page_shows_the_timings_table():
     teaching = (ROOT / "TEACHING.md").read_text(encoding="utf-8")
-    table = pacing.timings_table(NOTEBOOKS)
-    assert table in teaching, (
-        "TEACHING.md's timings are out of date: python -m helpers.pacing --table"
+    assert pacing.teaching_timings(teaching) == teaching, (
+        "TEACHING.md's timings are out of date: python -m helpers.pacing --write"
     )
 
 

@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from helpers import course
 from tests.conftest import missing
 from tests.test_browser import launch_chromium
 
@@ -94,7 +95,7 @@ def plain_text(markdown: str) -> str:
 @pytest.mark.slow
 def test_every_page_is_built_in_teaching_order(site):
     out, pages = site
-    notebooks = [f"notebooks/{p.stem}" for p in sorted((REPO / "notebooks").glob("*.ipynb"))]
+    notebooks = [f"notebooks/{p.stem}" for p in course.paths()]
     assert len(notebooks) >= 6
     assert pages[: 1 + len(notebooks)] == ["index", *notebooks]
     assert (REPO / "TEACHING.md").exists() and "TEACHING" in pages
@@ -102,7 +103,7 @@ def test_every_page_is_built_in_teaching_order(site):
         assert (extra in pages) == (REPO / f"{extra}.md").exists()
     for name in pages:
         assert (out / f"{name}.html").is_file(), name
-    # the sidebar lists the notebooks in the order of their file names
+    # the sidebar lists the notebooks in the course's order (helpers.course)
     index = (out / "index.html").read_text(encoding="utf-8")
     positions = [index.index(f'href="{name}.html"') for name in notebooks]
     assert positions == sorted(positions)
@@ -113,7 +114,7 @@ def test_every_page_is_built_in_teaching_order(site):
 def test_notebook_pages_render_title_and_figures(site, page):
     out, _ = site
     figures_seen = 0
-    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
+    for notebook in course.paths():
         page.goto((out / "notebooks" / f"{notebook.stem}.html").as_uri())
         page.wait_for_load_state("load")
         heading = page.locator("article h1").first.inner_text()
@@ -183,7 +184,7 @@ def notebook_copies(tmp_path):
     published (PUBLISHED), in tmp_path; the options that point docs/launch.py at them."""
     folder = tmp_path / "notebooks"
     folder.mkdir()
-    for path in sorted((REPO / "notebooks").glob("*.ipynb"))[:2]:  # as they were before launch.py
+    for path in course.paths()[:2]:  # as they were before launch.py
         notebook = json.loads(path.read_text(encoding="utf-8"))
         notebook["cells"] = [c for c in notebook["cells"] if not _is_launch_cell(c)]
         (folder / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
@@ -231,7 +232,7 @@ def test_launch_cells_go_after_the_title_once_and_check_passes_after(notebook_co
         assert f"/blob/{branch}/notebooks/{path.name})" in badges
         assert f"labpath=notebooks%2F{path.name})" in badges
     column = readme_launch_column(readme)
-    assert len(column) == len(list((REPO / "notebooks").glob("*.ipynb")))
+    assert len(column) == len(course.NOTEBOOKS)
     for name, links in column.items():
         assert links == f"[Colab]({launch.colab_url(name, url, branch)}) · " + (
             f"[Binder]({launch.binder_url(name, url, branch)})"
@@ -327,7 +328,7 @@ def test_committed_notebooks_and_readme_match_the_address():
     check = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout + check.stderr
     url, _ = launch.project_links()
-    notebooks = sorted((REPO / "notebooks").glob("*.ipynb"))
+    notebooks = course.paths()
     if launch.is_published(url):
         assert all(launch_cells(path) for path in notebooks), "run python docs/launch.py"
     else:  # no link may point at the placeholder

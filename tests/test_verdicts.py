@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-from helpers import comparison, results
+from helpers import comparison, course, results
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 VERDICT_WORDS = re.compile(
     r"\b(leads?|leading|ahead of|wins?|beats?|ties?|tied|outperforms?|cannot say|"
     r"more accurate|most accurate)\b",
@@ -62,7 +60,7 @@ def verdicts_made_another_way(lines: list[str]) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("0*.ipynb")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", course.paths(), ids=lambda p: p.stem)
 def test_every_printed_verdict_is_the_rules(path):
     cells = json.loads(path.read_text())["cells"]
     found = [

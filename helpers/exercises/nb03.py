@@ -206,37 +206,67 @@ def check_discriminative(
 SEED_PAIR = ("7 frozen", "9 frozen")  # blocks.6 and up trained, against the head alone
 
 
-def check_seed_verdict(answer: str | None, finals, val_images: int) -> bool:
+def check_seed_verdict(answer: str | None, runs, val_images: int) -> bool:
     """Exercise 5: what the one comparison rule concludes about two freeze depths of the sweep,
-    run over seeds. finals: {"7 frozen": [final val accuracy of each seed], "9 frozen": [...]}
-    in the same seed order; answer: "ahead", "tie" or "cannot say"."""
-    if not isinstance(finals, dict) or set(finals) != set(SEED_PAIR):
+    run over seeds. runs: {"7 frozen": [the History of each seed], "9 frozen": [...]}, in the
+    same seed order (the check reads each run's final epoch itself); answer: the depth the rule
+    puts ahead ("7 frozen" or "9 frozen"), or "tie"."""
+    if not isinstance(runs, dict) or set(runs) != set(SEED_PAIR):
         return feedback(
-            False, "", f"finals needs two lists, keyed {SEED_PAIR[0]!r} and {SEED_PAIR[1]!r}."
+            False, "", f"runs needs two lists, keyed {SEED_PAIR[0]!r} and {SEED_PAIR[1]!r}."
         )
-    first, second = (list(finals[name]) for name in SEED_PAIR)
-    if len(first) != len(second) or not all(0 <= v <= 1 for v in first + second):
+    histories = {name: list(runs[name]) for name in SEED_PAIR}
+    if not all(hasattr(h, "final") for hs in histories.values() for h in hs):
         return feedback(
             False,
             "",
-            "give both depths the same seeds, one val accuracy (0 to 1) per seed, in the same "
-            "order: the rule pairs seed k of one with seed k of the other.",
+            "give the histories sweep_run returns (its second value), not numbers: the check "
+            "reads each run's final epoch, the number the rule compares.",
+        )
+    first, second = ([h.final.val_accuracy for h in histories[name]] for name in SEED_PAIR)
+    if len(first) != len(second):
+        return feedback(
+            False,
+            "",
+            "give both depths the same seeds, in the same order: the rule pairs seed k of one "
+            "with seed k of the other.",
+        )
+    if len(first) < results.MIN_SEEDS:
+        return feedback(
+            False,
+            "",
+            f"{len(first)} run(s) per depth: run seeds 0, 1 and 2 of both. With fewer than "
+            f"{results.MIN_SEEDS} seeds the rule says 'cannot say', which answers nothing.",
+        )
+    same = [name for name, hs in histories.items() if len({_run_key(h) for h in hs}) < len(hs)]
+    if same:
+        return feedback(
+            False,
+            "",
+            f"two runs of {same[0]} are identical: give each run its own seed "
+            "(sweep_run(k, seed)).",
         )
     verdict = results.compare(SEED_PAIR[0], first, SEED_PAIR[1], second, val_images)
-    choice = answer.strip().lower() if isinstance(answer, str) else ""
-    if choice not in results.VERDICTS:
-        return feedback(False, "", f"answer one of {', '.join(results.VERDICTS)}.")
+    wanted = verdict.winner if verdict.verdict == "ahead" else "tie"
+    choices = (*SEED_PAIR, "tie")
+    choice = " ".join(answer.split()).lower() if isinstance(answer, str) else ""
+    if choice not in choices:
+        return feedback(False, "", f"answer one of {', '.join(map(repr, choices))}.")
     gaps = ", ".join(f"{(a - b) * val_images:+.0f}" for a, b in zip(first, second, strict=True))
-    if len(first) < results.MIN_SEEDS and choice != "cannot say":
-        return feedback(
-            False,
-            "",
-            f"{len(first)} seed(s) per depth: how many does the rule need before it ranks?",
-        )
     return feedback(
-        choice == verdict.verdict,
+        choice == wanted,
         f"{verdict}. The gaps seed by seed, in photos: {gaps}.",
-        f"the gaps {SEED_PAIR[0]} - {SEED_PAIR[1]}, seed by seed, are {gaps} photos. 'ahead' "
-        "needs a mean gap of more than one photo and a 95% interval on one side of zero; "
-        "results.compare computes both.",
+        f"the gaps {SEED_PAIR[0]} - {SEED_PAIR[1]}, seed by seed, are {gaps} photos. A depth is "
+        "ahead when the mean gap is more than one photo and its 95% interval stays on one side "
+        "of zero; otherwise it is a tie. results.compare computes both.",
+    )
+
+
+def _run_key(history) -> tuple:
+    """What tells two runs apart: their final epoch's accuracy and loss."""
+    final = history.final
+    return (
+        final.val_accuracy,
+        getattr(final, "val_loss", None),
+        getattr(final, "train_loss", None),
     )

@@ -57,9 +57,9 @@ def check_cacheable_part(answer: str | None) -> bool:
     match = _CHOICE.match(answer or "") if isinstance(answer, str) else None
     choice = match.group(1).lower() if match else ""
     hints = {
-        "a": "the groups below blocks.6 never change, and without augmentation neither does "
-        "their input: what would they output for an image in epoch 5 that they did not output "
-        "in epoch 1?",
+        "a": "the groups below blocks.6 never change (frozen weights, and BatchNorm in inference "
+        "mode keeps their statistics), and without augmentation neither does their input: what "
+        "would they output for an image in epoch 5 that they did not output in epoch 1?",
         "c": "the final pooled features come out of blocks.6 and conv_head, which now learn: "
         "they change after every optimizer step.",
         "d": "blocks.6 learns now: its output for the same image changes after every step.",
@@ -164,10 +164,10 @@ SWAP_NAMES = ("ResNet-18", "Lite0")
 
 
 def check_backbone_swap(
-    features: int | None, answer: str | None, resnet_finals, resnet_data, study: Mapping
+    num_features: int | None, answer: str | None, resnet_finals, resnet_data, study: Mapping
 ) -> bool:
     """Exercise 5: the linear probe of the small, similar cell on ResNet-18 instead of Lite0.
-    features: how many features per image ResNet-18 gives the probe; answer: which backbone
+    num_features: how many features per image ResNet-18 gives the probe; answer: which backbone
     the rule puts ahead ("ResNet-18" or "Lite0"), or "tie" / "cannot say"; resnet_finals: the
     learner's final val accuracy of each of the study's seeds (seed k on the photos the study
     drew with seed k); the saved study gives Lite0's."""
@@ -179,7 +179,7 @@ def check_backbone_swap(
             "study's seeds first (the hint in the exercise shows how).",
         )
     width = resnet_data.features(None)[0].shape[1]
-    if features != width:
+    if num_features != width:
         return feedback(
             False,
             "",
@@ -187,8 +187,8 @@ def check_backbone_swap(
             "photo, one column per feature. Or look at what ResNet-18's fc takes in.",
         )
     lite0 = [run["final"] for run in study["cells"][SWAP_CELL]["runs"][comparison.LINEAR_PROBE]]
-    runs = list(resnet_finals) if isinstance(resnet_finals, (list, tuple)) else []
-    if len(runs) != len(lite0) or not all(0 <= value <= 1 for value in runs):
+    runs = _numbers(resnet_finals)
+    if runs is None or len(runs) != len(lite0) or not all(0 <= value <= 1 for value in runs):
         return feedback(
             False,
             "",
@@ -220,6 +220,16 @@ def check_backbone_swap(
     )
 
 
+def _numbers(values) -> list[float] | None:
+    """values as a list of floats (a list, a tuple, a numpy array or a tensor), else None."""
+    if values is None or isinstance(values, (str, bytes, Mapping)):
+        return None
+    try:
+        return [float(value) for value in values]
+    except (TypeError, ValueError):
+        return None
+
+
 NEW_DATA_CELL = ("small", "different")
 
 
@@ -229,11 +239,17 @@ def check_new_data_set(cell, finals, answer: str | None, val_images: int = 100) 
     accuracy of each seed}, with the advised strategy among them; answer: "agrees" if the
     advice names the best strategy or one the rule cannot tell from it, else "disagrees"."""
     sizes, similarities = ("small", "large"), ("similar", "different")
-    if not (
-        isinstance(cell, tuple) and len(cell) == 2 and cell[0] in sizes and cell[1] in similarities
-    ):
+    if isinstance(cell, (list, tuple)) and all(isinstance(part, str) for part in cell):
+        cell = tuple(part.strip().lower() for part in cell)
+    else:
+        cell = None
+    if cell is None or len(cell) != 2:
         return feedback(
-            False, "", 'give the cell as (size, similarity), for example ("large", "similar").'
+            False, "", 'give the cell as two words, (size, similarity): ("large", "similar").'
+        )
+    if cell[0] not in sizes or cell[1] not in similarities:
+        return feedback(
+            False, "", f"size is one of {sizes} and similarity one of {similarities}: {cell}."
         )
     if cell[0] != NEW_DATA_CELL[0]:
         return feedback(
@@ -247,9 +263,10 @@ def check_new_data_set(cell, finals, answer: str | None, val_images: int = 100) 
         return feedback(
             False,
             "",
-            "they are photos, but grey 25-pixel crops, and ImageNet "
-            "has no 'face' class: 'similar' means images and classes like "
-            "ImageNet's (as ants and bees are).",
+            "'similar' is about the images: ImageNet's are colour photos of objects and "
+            "animals, these are grey 25x25-pixel crops of faces and of the backgrounds around "
+            "them. (Whether ImageNet has the class is a different question: section 9's ants "
+            "and bees are ImageNet classes, which the advice does not assume.)",
         )
     advised = comparison.ADVISED[NEW_DATA_CELL]
     if not isinstance(finals, Mapping) or len(finals) < 2:
