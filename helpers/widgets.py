@@ -10,11 +10,9 @@ import contextvars
 import html
 import io
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 import ipywidgets as widgets
 import torch
@@ -25,6 +23,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from helpers import freezing, training
+from helpers.panel_state import (
+    STOPPED_MESSAGE,
+    FreezePanelState,
+    NotStarted,
+    PanelBusy,
+    PanelResult,
+    PanelStopped,
+    Run,
+    default_optimizer,
+)
 from helpers.results import compare
 
 PANEL_CLASS = "freeze-panel"
@@ -41,11 +49,6 @@ BUTTON_LABELS = ("Freeze all", "Head only", "Unfreeze all", "Train 1 epoch", "St
 CONTINUE_LABEL = "continue from the current weights"
 # What the BatchNorm control shows -> the batchnorm argument of training.fit.
 BATCHNORM_CHOICES = {"follow the freezing": "follow-freezing", "always train mode": "train"}
-STOPPED_MESSAGE = (
-    "Stopped before the epoch finished: nothing was recorded, and the weights were restored "
-    "to what they were before this run."
-)
-BUSY_MESSAGE = "A run is already training: wait for it to finish, or click Stop."
 PLOT_WIDTH_PX, PLOT_HEIGHT_PX = 480, 250  # drawn at this size: never stretched
 CELL_STYLE = "padding:4px 12px;border-bottom:1px solid #ccc;"
 HEADER_STYLE = "padding:4px 12px;border-bottom:2px solid #333;"
@@ -107,28 +110,6 @@ def errors_shown_in(
 
 
 # -- FreezePanel ----------------------------------------------------------------------------------
-@dataclass
-class PanelResult:
-    """One "Train 1 epoch" run: what trained, how many values, val accuracy, seconds (the
-    epoch alone: the first run's warm-up is not counted), whether it continued from the
-    current weights (else from the panel's starting weights), the BatchNorm setting passed to
-    training.fit ("follow-freezing" or "train") and the seed it ran with."""
-
-    run: int
-    setting: str
-    trainable: int
-    val_accuracy: float | None
-    seconds: float
-    continued: bool = False
-    batchnorm: str = "follow-freezing"
-    seed: int = 0
-
-
-class PanelStopped(KeyboardInterrupt):
-    """Raised by FreezePanel.train_one_epoch, called from code, when the run was stopped: the
-    cell stops as it does when training.fit is stopped. The weights are those before the run."""
-
-
 def percent_text(part: int, whole: int) -> str:
     """part / whole in percent with one decimal, more when one would round a share strictly
     between 0 and 100 to "0.0%" or "100.0%": percent_text(999_999, 1_000_000) == "99.9999%"."""
@@ -144,14 +125,6 @@ def readout_text(model: nn.Module) -> str:
     (percent_text: more decimals rather than 100.0% while something is frozen)."""
     trainable, total = freezing.count_parameters(model)
     return f"Trainable: {trainable:,} / {total:,} parameters ({percent_text(trainable, total)})"
-
-
-def _adam(parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
-    return torch.optim.AdamW(parameters, lr=1e-3)
-
-
-def _cloned_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {name: value.detach().clone() for name, value in model.state_dict().items()}
 
 
 def _batchnorm_label(mode: str) -> str:
@@ -349,20 +322,6 @@ def route_interrupts_to_panels() -> bool:
     return True
 
 
-@dataclass
-class _Run:
-    """What one "Train 1 epoch" was asked to do, fixed when it was clicked."""
-
-    parameters: list[nn.Parameter]
-    setting: str
-    trainable: int
-    continued: bool
-    batchnorm: str
-    seed: int
-    before: dict[str, torch.Tensor]
-    was_disabled: dict[int, bool]
-
-
 class FreezePanel(widgets.VBox):
     """Tick which layer groups of a model learn; see the trainable count; train one epoch.
 
@@ -430,6 +389,8 @@ class FreezePanel(widgets.VBox):
         "Run <n>:"; the verdict line is a TextLine with class "freeze-verdict"; the results
         table is an HTML widget with class "freeze-results" (header row, then one row per
         run).
+    The state and the training live in `panel.state`, a `panel_state.FreezePanelState` (plain
+    Python, tested without widgets); the panel draws it and forwards clicks to it.
     In Python: `panel.checkboxes[name]`, `panel.buttons[label]`, `panel.continue_box`,
     `panel.batchnorm`, `panel.seed`, `panel.readout.value`, `panel.results` (PanelResult
     list), `panel.status.value`, `panel.verdict.value`, `panel.start_state`. Notebook 03.
@@ -440,32 +401,28 @@ class FreezePanel(widgets.VBox):
         model: nn.Module,
         loaders: Mapping[str, DataLoader] | None = None,
         *,
-        make_optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer] = _adam,
+        make_optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer] = (default_optimizer),
         device: str | torch.device | None = None,
         progress: bool = True,
         callbacks: Sequence[Callable[[training.History], None]] = (),
         background: bool | None = None,
     ):
-        self.model = model
-        self.loaders = dict(loaders) if loaders is not None else None
-        self.make_optimizer = make_optimizer
-        self.device = device
-        self.progress = progress
-        self.callbacks = list(callbacks)
+        self.state = FreezePanelState(
+            model,
+            loaders,
+            make_optimizer=make_optimizer,
+            device=device,
+            progress=progress,
+            callbacks=callbacks,
+        )
         self.background = _kernel() is not None if background is None else background
-        self.groups = freezing.layer_groups(model)
-        self.head = freezing.head_name(model)
-        self.start_state = _cloned_state(model)
-        self.results: list[PanelResult] = []
-        self.training = False
-        self.warm_up_seconds: float | None = None
         self._syncing = False
-        self._stop_requested = threading.Event()
         self._worker: threading.Thread | None = None
+        self._was_disabled: dict[int, bool] = {}
         self._cell = current_cell_id()
 
         self.checkboxes: dict[str, widgets.Checkbox] = {}
-        for name, group in self.groups.items():
+        for name, group in self.state.groups.items():
             count = sum(p.numel() for p in group.parameters())
             box = widgets.Checkbox(
                 description=f"{name} ({count:,} params)",
@@ -477,9 +434,9 @@ class FreezePanel(widgets.VBox):
         self.readout = widgets.Label()
         self.readout.add_class(READOUT_CLASS)
         self.buttons = {label: widgets.Button(description=label) for label in BUTTON_LABELS}
-        self.buttons["Freeze all"].on_click(lambda _: self._set_all(False))
-        self.buttons["Head only"].on_click(lambda _: self._head_only())
-        self.buttons["Unfreeze all"].on_click(lambda _: self._set_all(True))
+        self.buttons["Freeze all"].on_click(lambda _: self._change(self.state.set_all, False))
+        self.buttons["Head only"].on_click(lambda _: self._change(self.state.head_only))
+        self.buttons["Unfreeze all"].on_click(lambda _: self._change(self.state.set_all, True))
         self.buttons["Reset"].on_click(lambda _: self.reset())
         self.buttons["Reset"].tooltip = "Load the weights the panel was created with"
         stop = self.buttons["Stop"]
@@ -490,7 +447,7 @@ class FreezePanel(widgets.VBox):
         train = self.buttons["Train 1 epoch"]
         train.button_style = "primary"
         train.on_click(lambda _: self._on_train_click())
-        if self.loaders is None:
+        if self.state.loaders is None:
             train.disabled = True
             train.tooltip = "Give FreezePanel(model, loaders) data loaders to train from here"
         else:
@@ -553,6 +510,43 @@ class FreezePanel(widgets.VBox):
         self._close_replaced_panels()
         route_interrupts_to_panels()
 
+    # -- the state's attributes, as the panel's (the contract above) ------------------------
+    @property
+    def model(self) -> nn.Module | None:
+        return self.state.model
+
+    @property
+    def loaders(self) -> dict[str, DataLoader] | None:
+        return self.state.loaders
+
+    @property
+    def results(self) -> list[PanelResult]:
+        return self.state.results
+
+    @property
+    def start_state(self) -> dict[str, torch.Tensor] | None:
+        return self.state.start_state
+
+    @property
+    def training(self) -> bool:
+        return self.state.training
+
+    @property
+    def warm_up_seconds(self) -> float | None:
+        return self.state.warm_up_seconds
+
+    @property
+    def groups(self) -> dict[str, nn.Module]:
+        return self.state.groups
+
+    @property
+    def make_optimizer(self) -> Callable[[list[nn.Parameter]], torch.optim.Optimizer]:
+        return self.state.make_optimizer
+
+    @make_optimizer.setter
+    def make_optimizer(self, value: Callable[[list[nn.Parameter]], torch.optim.Optimizer]):
+        self.state.make_optimizer = value
+
     # -- memory ---------------------------------------------------------------------------------
     def _close_replaced_panels(self) -> None:
         """Close the live panels this one replaces: the same cell's, and any over this model."""
@@ -579,9 +573,8 @@ class FreezePanel(widgets.VBox):
             pending.extend(getattr(widget, "children", ()))
             widget.close()
         super().close()
-        self.model = self.loaders = self.start_state = None
-        self.groups, self.checkboxes, self.buttons = {}, {}, {}
-        self.make_optimizer, self.callbacks = _adam, []
+        self.state.close()
+        self.checkboxes, self.buttons = {}, {}
 
     # -- keeping boxes, model and read-out in step ------------------------------------------
     def refresh(self) -> None:
@@ -592,7 +585,7 @@ class FreezePanel(widgets.VBox):
         """
         self._syncing = True
         try:
-            for name, state in freezing.trainable_groups(self.model).items():
+            for name, state in self.state.trainable_groups().items():
                 box = self.checkboxes[name]
                 box.value = state is True
                 base = box.description.split(" — ")[0]
@@ -614,21 +607,17 @@ class FreezePanel(widgets.VBox):
                 self.status.value = "Training is running; change the groups when it has finished."
                 return
             with errors_shown_in(self.status, [self.readout]):
-                (freezing.unfreeze if change["new"] else freezing.freeze)(self.groups[name])
+                self.state.set_group(name, change["new"])
                 self.refresh()
 
         return handler
 
-    def _set_all(self, trainable: bool) -> None:
-        if self.training:
+    def _change(self, change: Callable[..., None], *args) -> None:
+        """A button's change to the freezing (ignored while a run trains: buttons are locked)."""
+        try:
+            change(*args)
+        except PanelBusy:
             return
-        (freezing.unfreeze if trainable else freezing.freeze)(self.model)
-        self.refresh()
-
-    def _head_only(self) -> None:
-        if self.training:
-            return
-        freezing.head_only(self.model)
         self.refresh()
 
     def _controls(self) -> list[widgets.Widget]:
@@ -643,9 +632,10 @@ class FreezePanel(widgets.VBox):
 
     def reset(self) -> None:
         """What the "Reset" button does: load the weights the panel was created with."""
-        if self.training:
+        try:
+            self.state.reset()
+        except PanelBusy:
             return
-        self.model.load_state_dict(self.start_state)
         self.status.value = (
             "Weights reset to the ones the panel started with; "
             "the ticked groups and the results table are unchanged."
@@ -654,8 +644,7 @@ class FreezePanel(widgets.VBox):
     # -- training -----------------------------------------------------------------------------
     def stop(self) -> None:
         """What "Stop" does: end the running epoch after its current batch (no-op when idle)."""
-        if self.training:
-            self._stop_requested.set()
+        if self.state.request_stop():
             self.status.value = "Stopping after the current batch…"
 
     def wait(self, timeout: float | None = None) -> None:
@@ -694,30 +683,18 @@ class FreezePanel(widgets.VBox):
         )
         self._worker.start()
 
-    def _begin(self) -> _Run | None:
-        """Check that a run can start, lock the controls, and fix what it will do."""
-        if self.training:
-            self.status.value = BUSY_MESSAGE
+    def _begin(self) -> Run | None:
+        """Start a run in the state with the controls' values, and lock the controls."""
+        try:
+            run = self.state.begin(
+                continued=self.continue_box.value,
+                batchnorm=self.batchnorm.value,
+                seed=int(self.seed.value),
+            )
+        except NotStarted as why:
+            self.status.value = str(why)
             return None
-        if self.loaders is None:
-            self.status.value = "No data: create the panel as FreezePanel(model, loaders)."
-            return None
-        parameters = freezing.trainable_parameters(self.model)
-        if not parameters:
-            self.status.value = "Nothing is trainable: tick at least one group."
-            return None
-        run = _Run(
-            parameters=parameters,
-            setting=freezing.describe_trainable(self.model),
-            trainable=sum(p.numel() for p in parameters),
-            continued=self.continue_box.value,
-            batchnorm=self.batchnorm.value,
-            seed=int(self.seed.value),
-            before=_cloned_state(self.model),
-            was_disabled={id(w): w.disabled for w in self._controls()},
-        )
-        self.training = True
-        self._stop_requested.clear()
+        self._was_disabled = {id(w): w.disabled for w in self._controls()}
         _training_panels.add(self)
         for control in self._controls():
             control.disabled = True
@@ -728,129 +705,57 @@ class FreezePanel(widgets.VBox):
         )
         return run
 
-    def _end(self, run: _Run) -> None:
-        self.training = False
+    def _end(self) -> None:
         _training_panels.discard(self)
         self.buttons["Stop"].disabled = True
         for control in self._controls():
-            control.disabled = run.was_disabled[id(control)]
+            control.disabled = self._was_disabled.get(id(control), False)
         self.refresh()
 
-    def _finish(self, run: _Run) -> tuple[PanelResult | None, BaseException | None]:
+    def _finish(self, run: Run) -> tuple[PanelResult | None, BaseException | None]:
         """Train the run, then unlock: (result, None), (None, the stop), or (None, None) when
         it failed (the status line shows the error)."""
         with errors_shown_in(self.status, [self.table, self.plot]):
             try:
-                self.progress_output.clear_output()
-                self._warm_up_once(run)
-                if not run.continued:
-                    self.model.load_state_dict(self.start_state)
-                self._seed(run.seed)
-                history, failure = self._fit_one_epoch(run)
-                if failure is not None:
-                    # whatever ended the run, it leaves the weights it found
-                    self.model.load_state_dict(run.before)
-                    if not isinstance(failure, KeyboardInterrupt):
-                        raise failure
-                    self.status.value = STOPPED_MESSAGE
-                    return None, failure
+                result, stopped = self.state.execute(
+                    run, report=self._report, output=self._progress_area
+                )
             finally:
-                self._end(run)
-            return self._record(history, run), None
+                self._end()
+            if stopped is not None:
+                self.status.value = STOPPED_MESSAGE
+                return None, stopped
+            self._show(result)
+            return result, None
         return None, None
 
-    def _seed(self, seed: int) -> None:
-        training.seed_everything(seed)
-        for loader in self.loaders.values():
-            generator = getattr(loader, "generator", None)
-            if generator is not None:
-                generator.manual_seed(seed)
+    def _progress_area(self) -> widgets.Output:
+        """Where training.fit draws its progress bar: the panel's, emptied for the run."""
+        self.progress_output.clear_output()
+        return self.progress_output
 
-    def _warm_up_once(self, run: _Run) -> None:
-        """Before the first timed epoch: one batch forward and backward through every layer
-        (first-time set-up of each layer's kernels, starting loader workers), then the
-        weights and the freezing exactly as they were. Its time is kept in warm_up_seconds."""
-        if self.warm_up_seconds is not None:
-            return
-        self.status.value = "Warming up before the first run (not counted in its seconds)…"
-        start = time.perf_counter()
-        device = training.pick_device(self.device)
-        flags = {name: p.requires_grad for name, p in self.model.named_parameters()}
-        state = _cloned_state(self.model)
-        try:
-            freezing.unfreeze(self.model)
-            self.model.to(device).train()
-            images, labels = next(iter(self.loaders["train"]))
-            loss = nn.functional.cross_entropy(self.model(images.to(device)), labels.to(device))
-            loss.backward()
-            if "val" in self.loaders:
-                self.model.eval()
-                with torch.no_grad():
-                    self.model(next(iter(self.loaders["val"]))[0].to(device))
-        finally:
-            self.model.zero_grad(set_to_none=True)
-            self.model.load_state_dict(state)
-            for name, parameter in self.model.named_parameters():
-                parameter.requires_grad_(flags[name])
-        self.warm_up_seconds = time.perf_counter() - start
-        self.status.value = (
-            f"Training 1 epoch ({run.setting} trainable, seed {run.seed}; warm-up took "
-            f"{self.warm_up_seconds:.1f} s, not counted)…"
-        )
+    def _report(self, text: str) -> None:
+        self.status.value = text
 
-    def _fit_one_epoch(self, run: _Run) -> tuple[training.History | None, BaseException | None]:
-        """(history, None), or (None, the exception that ended the epoch, a stop included).
-
-        The exception is caught here, inside the progress Output, because in a kernel an
-        ipywidgets Output context swallows whatever is raised within it.
-        """
-        with self.progress_output:
-            try:
-                history = training.fit(
-                    self.model,
-                    self.loaders,
-                    epochs=1,
-                    optimizer=self.make_optimizer(run.parameters),
-                    device=self.device,
-                    batchnorm=run.batchnorm,
-                    callbacks=self.callbacks,
-                    progress=self.progress,
-                    should_stop=self._stop_requested.is_set,
-                )
-            except BaseException as error:  # noqa: BLE001 - handed back to _finish
-                return None, error
-        return history, None
-
-    def _record(self, history: training.History, run: _Run) -> PanelResult:
-        record = history.records[-1]
-        result = PanelResult(
-            len(self.results) + 1,
-            run.setting,
-            run.trainable,
-            record.val_accuracy,
-            record.seconds,
-            run.continued,
-            run.batchnorm,
-            run.seed,
-        )
-        self.results.append(result)
+    def _show(self, result: PanelResult) -> None:
         accuracy = "n/a" if result.val_accuracy is None else f"{result.val_accuracy:.3f}"
         start = (
-            "continued from the current weights" if run.continued else "from the starting weights"
+            "continued from the current weights"
+            if result.continued
+            else "from the starting weights"
         )
         self.status.value = (
-            f"Run {result.run}: {run.setting} trainable, {start}, BatchNorm "
-            f"{_batchnorm_label(run.batchnorm)}, seed {run.seed}: val accuracy {accuracy}, "
+            f"Run {result.run}: {result.setting} trainable, {start}, BatchNorm "
+            f"{_batchnorm_label(result.batchnorm)}, seed {result.seed}: val accuracy {accuracy}, "
             f"{result.seconds:.1f} s."
         )
         self._draw_results()
-        return result
 
     def _draw_results(self) -> None:
         self.table.value = results_table_html(self.results)
-        val = self.loaders.get("val") if self.loaders else None
-        if val is not None:
-            self.verdict.value = verdict_text(self.results, len(val.dataset))
+        val_images = self.state.val_images()
+        if val_images is not None:
+            self.verdict.value = verdict_text(self.results, val_images)
         if not any(r.val_accuracy is not None for r in self.results):
             return
         buffer = io.BytesIO()

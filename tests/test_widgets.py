@@ -17,18 +17,15 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from helpers import freezing, models, training
 from helpers import widgets as widgets_module
+from helpers.panel_state import BUSY_MESSAGE, STOPPED_MESSAGE, PanelResult, PanelStopped
 from helpers.results import compare
 from helpers.training import ModelBusyError
 from helpers.widgets import (
-    BUSY_MESSAGE,
     BUTTON_LABELS,
     NOT_UPDATED_CLASS,
     PLOT_HEIGHT_PX,
     PLOT_WIDTH_PX,
-    STOPPED_MESSAGE,
     FreezePanel,
-    PanelResult,
-    PanelStopped,
     percent_text,
     readout_text,
     results_figure,
