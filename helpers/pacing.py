@@ -1,6 +1,6 @@
 """How long a notebook takes a learner, estimated from the notebook itself.
 
-The estimate adds four parts, each read out of the executed ``.ipynb``:
+The estimate adds five parts, each read out of the executed ``.ipynb``:
 
 - reading: the words of the markdown cells at ``READING_WPM``; hidden solution boxes are left
   out, the exercises cover them;
@@ -12,6 +12,10 @@ The estimate adds four parts, each read out of the executed ``.ipynb``:
   its label ("**Exercise 6.** (about 25 minutes)"), as a long one that runs experiments does;
 - activities: ``WIDGET_MINUTES`` for each widget a learner is meant to play with (a training
   panel trains an epoch per click; the saved run does not include those clicks).
+
+Printed outputs are not counted: a learner reads the numbers the prose points to, not every word
+of a table (read word by word at the same rate, the outputs of notebooks 02, 04 and 05 would add
+13 to 15 minutes each).
 
 Sections whose heading says "Optional" (their exercises included) are counted apart, so a
 learner in a hurry sees what they may skip. Every notebook's ``**Time:**`` line is written from
