@@ -487,7 +487,7 @@ def plot_decision_matrix(cells: Mapping[tuple[str, str], MatrixCell], title: str
         return Line2D([], [], marker=marker, ls="", color=colour, mfc=face or colour, label=label)
 
     key = [
-        mark("best of the advice's strategies (highest mean)", OKABE_ITO["blue"]),
+        mark("best (highest mean, references left out)", OKABE_ITO["blue"]),
         mark("the rule cannot tell it from the best", OKABE_ITO["blue"], "white"),
         mark("behind the best (rule)", OKABE_ITO["black"], "white"),
         mark("reference, outside the advice", "grey", marker="D"),

@@ -3,7 +3,7 @@
 The estimate adds five parts, each read out of the executed ``.ipynb``:
 
 - reading: the words of the markdown cells at ``READING_WPM``; hidden solution boxes are left
-  out, the exercises cover them;
+  out, the exercises cover them, and so is the time statement itself;
 - code: ``SECONDS_PER_CODE_CELL`` to read and run each code cell, plus ``SECONDS_PER_CODE_LINE``
   for each non-blank line;
 - computing: the time the cells took in the saved run (the ``execution`` timestamps that
@@ -130,7 +130,7 @@ def estimate(path: str | Path) -> Pace:
                     optional_level = level
                 elif optional_level is not None and level <= optional_level:
                     optional_level = None
-            text = _TAG.sub(" ", _DETAILS.sub(" ", source))
+            text = _TAG.sub(" ", _DETAILS.sub(" ", _without_time_line(source)))
             stated = [int(m) if m else MINUTES_PER_EXERCISE for m in _EXERCISE.findall(source)]
             exercises += len(stated)
             exercise_minutes += sum(stated)
@@ -150,6 +150,14 @@ def estimate(path: str | Path) -> Pace:
         if optional_level is not None:
             optional += minutes
     return Pace(reading, code, compute, exercises, optional, activities, exercise_minutes)
+
+
+def _without_time_line(source: str) -> str:
+    """source without its **Time:** statement: the estimate must not count its own words (it
+    would change with every rewrite of the line)."""
+    lines = source.split("\n")
+    block = _time_block(lines)
+    return "\n".join(lines[: block[0]] + lines[block[1] :]) if block else source
 
 
 def _code_only(source: str) -> str:
@@ -179,7 +187,7 @@ def time_line(pace: Pace) -> str:
         f" about {round(pace.reading)} reading, {round(pace.code)} reading and running the code,"
         f" {round(pace.on_exercises)} on the {exercises},{widgets} and {computing} of"
         " computing on the 2-core CPU that executed this copy (estimated from the notebook by"
-        " `helpers.pacing`)."
+        " `helpers.pacing`; reading the printed outputs in full takes longer)."
     )
 
 

@@ -28,12 +28,17 @@ def test_freeze_all_but(lite0, capsys):
     assert capsys.readouterr().out.startswith("Correct")
     lite0.blocks[5][0].conv_pw.weight.requires_grad = False  # only part of the group open
     assert not nb03.check_freeze_all_but(lite0)
+    freezing.unfreeze(lite0.blocks[5])
+    lite0.blocks[2][0].bn1.weight.requires_grad = True  # a frozen group left partly trainable
+    assert not nb03.check_freeze_all_but(lite0)
+    assert "blocks.2 should be frozen" in capsys.readouterr().out
 
 
 def test_optimizer(lite0, capsys):
     freezing.head_only(lite0)
     head_optimizer = torch.optim.AdamW(freezing.trainable_parameters(lite0), lr=1e-3)
     assert not nb03.check_optimizer(None, lite0)
+    started = head_optimizer
     assert not nb03.check_optimizer(head_optimizer, lite0)
     assert "conv_head is still frozen" in capsys.readouterr().out
     conv_head = freezing.layer_groups(lite0)["conv_head"]
@@ -47,8 +52,15 @@ def test_optimizer(lite0, capsys):
     assert not nb03.check_optimizer(everything, lite0)
     assert "frozen tensors" in capsys.readouterr().out
     head_optimizer.add_param_group({"params": list(conv_head.parameters()), "lr": 1e-4})
-    assert nb03.check_optimizer(head_optimizer, lite0)
+    assert nb03.check_optimizer(head_optimizer, lite0, started_as=started)
     assert capsys.readouterr().out.startswith("Correct")
+    rebuilt = torch.optim.AdamW(
+        [{"params": list(lite0.classifier.parameters()), "lr": 1e-3},
+         {"params": list(conv_head.parameters()), "lr": 1e-4}]
+    )  # fmt: skip
+    assert nb03.check_optimizer(rebuilt, lite0)  # the right parameters and rates...
+    assert not nb03.check_optimizer(rebuilt, lite0, started_as=started)  # ...but a new optimizer
+    assert "add_param_group" in capsys.readouterr().out
     freezing.unfreeze(lite0.blocks[6])  # one group too many
     assert not nb03.check_optimizer(head_optimizer, lite0)
     assert "not blocks.6" in capsys.readouterr().out

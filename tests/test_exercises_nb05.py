@@ -179,6 +179,10 @@ def test_new_data_set_needs_the_advised_strategy_over_seeds(capsys):
     assert "at least 3" in capsys.readouterr().out
     assert not nb05.check_new_data_set(cell, FACES_RUNS, "yes")
     assert "agrees or disagrees" in capsys.readouterr().out
+    # the advised strategy against the raw-pixel reference alone is a race of one
+    against_reference = {k: FACES_RUNS[k] for k in (comparison.EARLIER_PROBE, comparison.RAW_PROBE)}
+    assert not nb05.check_new_data_set(cell, against_reference, "agrees")
+    assert "race of one" in capsys.readouterr().out
 
 
 def test_new_data_set_verdict_follows_the_rule(capsys):

@@ -48,7 +48,7 @@ def test_estimate_adds_reading_code_compute_and_exercises(tmp_path):
         ],
     )
     pace = pacing.estimate(path)
-    heading_words = 4 + 4  # "# Title **Time:** x" and "**Exercise 1.** Do it."
+    heading_words = 2 + 4  # "# Title" and "**Exercise 1.** Do it." (the time line is not read)
     assert pace.reading == pytest.approx(10 + heading_words / pacing.READING_WPM)
     assert pace.code == pytest.approx(
         (pacing.SECONDS_PER_CODE_CELL + 2 * pacing.SECONDS_PER_CODE_LINE) / 60

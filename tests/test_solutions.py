@@ -8,6 +8,7 @@ check that no longer accepts it, fails here and not in front of a learner.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import re
@@ -207,10 +208,12 @@ def _recording(namespace: dict, notebook: str) -> list[bool]:
 
 
 def _split(exercise_source: str) -> tuple[str, str]:
-    """(set-up lines, check lines) of an exercise cell."""
-    lines = exercise_source.splitlines()
-    checks = [line for line in lines if CHECK.search(line)]
-    return "\n".join(line for line in lines if line not in checks), "\n".join(checks)
+    """(set-up statements, check statements) of an exercise cell; a check call may span lines."""
+    setup, checks = [], []
+    for statement in ast.parse(exercise_source).body:
+        text = ast.get_source_segment(exercise_source, statement)
+        (checks if CHECK.search(text) else setup).append(text)
+    return "\n".join(setup), "\n".join(checks)
 
 
 def test_every_exercise_has_an_answer_key_or_a_reason():

@@ -16,12 +16,17 @@ def check_freeze_all_but(model: nn.Module, open_groups: tuple[str, ...] = ("bloc
     wanted = {*open_groups, freezing.head_name(model)}
     states = freezing.trainable_groups(model)
     should_train = [name for name in wanted if states[name] is not True]
-    should_freeze = [name for name, state in states.items() if name not in wanted and state]
+    should_freeze = [
+        name for name, state in states.items() if name not in wanted and state is not False
+    ]
     problems = []
     if should_train:
         problems.append(f"{', '.join(should_train)} should be trainable (requires_grad=True)")
     if should_freeze:
-        problems.append(f"{', '.join(should_freeze)} should be frozen (requires_grad=False)")
+        problems.append(
+            f"{', '.join(should_freeze)} should be frozen (requires_grad=False for every "
+            "parameter of the group, biases and BatchNorm included)"
+        )
     trainable, total = freezing.count_parameters(model)
     return feedback(
         not problems,
@@ -42,18 +47,33 @@ def check_optimizer(
     added_group: str = "conv_head",
     added_lr: float = 1e-4,
     head_lr: float = 1e-3,
+    started_as: torch.optim.Optimizer | None = None,
 ) -> bool:
     """Exercise 2: added_group unfrozen as well as the head, and the optimizer, which held the
-    head at head_lr, now holds exactly the trainable parameters: added_group's at added_lr."""
+    head at head_lr, now holds exactly the trainable parameters: added_group's at added_lr.
+    started_as: the optimizer the exercise built, if it must be that one (add_param_group),
+    not a new one."""
     if not isinstance(optimizer, torch.optim.Optimizer):
         return feedback(False, "", "keep head_optimizer: the torch.optim optimizer built above.")
+    if started_as is not None and optimizer is not started_as:
+        return feedback(
+            False,
+            "",
+            "head_optimizer is a new optimizer now. Keep the one the cell built and call its "
+            "add_param_group: a new optimizer starts the head's optimizer state (Adam's running "
+            "averages) again from zero.",
+        )
     states = freezing.trainable_groups(model)
     head = freezing.head_name(model)
     if states[added_group] is not True:
         return feedback(
             False, "", f"{added_group} is still frozen (requires_grad=False): unfreeze it first."
         )
-    opened = [name for name, state in states.items() if state and name not in {added_group, head}]
+    opened = [
+        name
+        for name, state in states.items()
+        if state is not False and name not in {added_group, head}
+    ]
     if opened:
         return feedback(
             False, "", f"only {added_group} and the head should train, not {opened[0]}."

@@ -245,7 +245,10 @@ def check_new_data_set(cell, finals, answer: str | None, val_images: int = 100) 
         cell = None
     if cell is None or len(cell) != 2:
         return feedback(
-            False, "", 'give the cell as two words, (size, similarity): ("large", "similar").'
+            False,
+            "",
+            "give the cell as two words, (size, similarity): size is small or large, "
+            "similarity is similar or different.",
         )
     if cell[0] not in sizes or cell[1] not in similarities:
         return feedback(
@@ -291,12 +294,13 @@ def check_new_data_set(cell, finals, answer: str | None, val_images: int = 100) 
             f"{results.MIN_SEEDS} of them: the rule pairs seed k with seed k.",
         )
     race = [name for name in finals if name not in comparison.NOT_IN_ADVICE]
-    if not race:
+    if len(race) < 2:
         return feedback(
             False,
             "",
-            "compare strategies the advice considers (the raw-pixel "
-            "probe is a reference, not a candidate).",
+            "run at least one more strategy the advice considers besides the advised one: the "
+            "raw-pixel probe is a reference, never a candidate, so with it alone the advised "
+            "strategy would win a race of one.",
         )
     measured = comparison.MatrixCell("faces", dict(finals), val_images, "crops")
     choice = answer.strip().lower() if isinstance(answer, str) else ""
@@ -306,7 +310,7 @@ def check_new_data_set(cell, finals, answer: str | None, val_images: int = 100) 
     return feedback(
         (choice == "agrees") == follows,
         f"small, different: {measured.verdict(advised)}",
-        "find the best mean, then the strategies the rule cannot tell from it "
-        "(results.leaders, or comparison.MatrixCell(...).leaders()): is the advised one among "
-        "them?",
+        "among the strategies the advice considers (references such as the raw-pixel probe "
+        "never lead), find the best mean, then the ones the rule cannot tell from it "
+        "(comparison.MatrixCell(...).leaders() does both): is the advised one among them?",
     )
