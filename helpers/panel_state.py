@@ -84,6 +84,10 @@ class Run:
     before: dict[str, torch.Tensor]
 
 
+# What builds a run's optimizer from the trainable parameters (a fresh one for every run).
+OptimizerFactory = Callable[[list[nn.Parameter]], torch.optim.Optimizer]
+
+
 def default_optimizer(parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
     return torch.optim.AdamW(parameters, lr=1e-3)
 
@@ -102,7 +106,7 @@ class FreezePanelState:
         model: nn.Module,
         loaders: Mapping[str, DataLoader] | None = None,
         *,
-        make_optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer] = (default_optimizer),
+        make_optimizer: OptimizerFactory = default_optimizer,
         device: str | torch.device | None = None,
         progress: bool = True,
         callbacks: Sequence[Callable[[training.History], None]] = (),

@@ -27,6 +27,7 @@ from helpers.panel_state import (
     STOPPED_MESSAGE,
     FreezePanelState,
     NotStarted,
+    OptimizerFactory,
     PanelBusy,
     PanelResult,
     PanelStopped,
@@ -401,7 +402,7 @@ class FreezePanel(widgets.VBox):
         model: nn.Module,
         loaders: Mapping[str, DataLoader] | None = None,
         *,
-        make_optimizer: Callable[[list[nn.Parameter]], torch.optim.Optimizer] = (default_optimizer),
+        make_optimizer: OptimizerFactory = default_optimizer,
         device: str | torch.device | None = None,
         progress: bool = True,
         callbacks: Sequence[Callable[[training.History], None]] = (),
@@ -540,11 +541,11 @@ class FreezePanel(widgets.VBox):
         return self.state.groups
 
     @property
-    def make_optimizer(self) -> Callable[[list[nn.Parameter]], torch.optim.Optimizer]:
+    def make_optimizer(self) -> OptimizerFactory:
         return self.state.make_optimizer
 
     @make_optimizer.setter
-    def make_optimizer(self, value: Callable[[list[nn.Parameter]], torch.optim.Optimizer]):
+    def make_optimizer(self, value: OptimizerFactory):
         self.state.make_optimizer = value
 
     # -- memory ---------------------------------------------------------------------------------

@@ -41,6 +41,9 @@ def test_optimizer(lite0, capsys):
     started = head_optimizer
     assert not nb03.check_optimizer(head_optimizer, lite0)
     assert "conv_head is still frozen" in capsys.readouterr().out
+    freezing.unfreeze(lite0.conv_head)  # the convolution alone, not its group's BatchNorm
+    assert not nb03.check_optimizer(head_optimizer, lite0)
+    assert "only part of the layer group conv_head" in capsys.readouterr().out
     conv_head = freezing.layer_groups(lite0)["conv_head"]
     freezing.unfreeze(conv_head)
     assert not nb03.check_optimizer(head_optimizer, lite0)
@@ -103,7 +106,7 @@ def test_discriminative(lite0, capsys):
     halves = freezing.discriminative_param_groups(lite0, 1e-3, lr_decay=2)
     assert nb03.check_discriminative(torch.optim.AdamW(halves), lite0)
     assert not nb03.check_discriminative(torch.optim.AdamW(halves[:2]), lite0)  # blocks.6 missing
-    assert "not in the optimizer" in capsys.readouterr().out
+    assert "of blocks.6 are not in the optimizer" in capsys.readouterr().out
     with_frozen = freezing.discriminative_param_groups(lite0, 1e-3, 2, trainable_only=False)
     assert not nb03.check_discriminative(torch.optim.AdamW(with_frozen), lite0)
     assert "frozen" in capsys.readouterr().out

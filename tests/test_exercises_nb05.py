@@ -47,6 +47,8 @@ def test_rule_verdict_follows_results_compare(capsys):
     capsys.readouterr()
     assert not nb05.check_rule_verdict("ahead", tie, "small similar", "fine-tune", "probe")
     assert "+5, -5, +7" in capsys.readouterr().out  # the wrong answer sees the paired gaps
+    assert not nb05.check_rule_verdict("cannot say", tie, "small similar", "fine-tune", "probe")
+    assert "fewer than 3 seeds" in capsys.readouterr().out
     assert not nb05.check_rule_verdict("maybe", tie, "small similar", "fine-tune", "probe")
     assert "cannot say" in capsys.readouterr().out  # lists the three verdicts
 

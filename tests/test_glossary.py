@@ -130,7 +130,8 @@ OTHER_SENSE_FIRST = {
 
 def _prose(path: Path) -> str:
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown").lower()
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    return " ".join(text.split()).lower()  # a term broken over two lines is still the term
 
 
 def _uses(name: str, text: str) -> bool:

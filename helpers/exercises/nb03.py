@@ -65,6 +65,14 @@ def check_optimizer(
         )
     states = freezing.trainable_groups(model)
     head = freezing.head_name(model)
+    if states[added_group] is None:
+        return feedback(
+            False,
+            "",
+            f"only part of the layer group {added_group} trains: the group also holds its "
+            f"BatchNorm layer. Unfreeze the whole group, freezing.layer_groups(model)"
+            f"[{added_group!r}].",
+        )
     if states[added_group] is not True:
         return feedback(
             False, "", f"{added_group} is still frozen (requires_grad=False): unfreeze it first."
@@ -187,8 +195,19 @@ def check_discriminative(
         return feedback(False, "", "the optimizer holds parameters of another model.")
     if any(not parameters[i].requires_grad for i in held):
         return feedback(False, "", "the optimizer holds frozen parameters: give it trainable ones.")
-    if any(p.requires_grad and i not in held for i, p in parameters.items()):
-        return feedback(False, "", "some trainable parameters are not in the optimizer.")
+    left_out = [
+        name
+        for name, group in freezing.layer_groups(model).items()
+        if any(p.requires_grad and id(p) not in held for p in group.parameters())
+    ]
+    if left_out:
+        return feedback(
+            False,
+            "",
+            f"trainable parameters of {', '.join(left_out)} are not in the optimizer: give it "
+            "whole layer groups (freezing.layer_groups(model)[name].parameters()), which also "
+            "hold their BatchNorm layers.",
+        )
     trainable = [
         (name, group) for name, group in freezing.layer_groups(model).items()
         if any(p.requires_grad for p in group.parameters())

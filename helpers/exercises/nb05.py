@@ -100,6 +100,14 @@ def check_rule_verdict(
         f"{(a - b) * study['cells'][cell]['val_images']:+.0f}"
         for a, b in zip(finals[first], finals[second], strict=True)
     )
+    if choice == "cannot say" and verdict.verdict != "cannot say":
+        return feedback(
+            False,
+            "",
+            f"'cannot say' is the rule's answer for fewer than {results.MIN_SEEDS} seeds; the "
+            f"study has {verdict.seeds}, so the rule decides: ahead or tie. The gaps {first} - "
+            f"{second} are {gaps} {unit}.",
+        )
     return feedback(
         choice == verdict.verdict,
         f"{verdict} The gaps of the {verdict.seeds} seeds, in {unit}: {gaps}.",
