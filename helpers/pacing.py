@@ -13,9 +13,9 @@ The estimate adds five parts, each read out of the executed ``.ipynb``:
 - activities: ``WIDGET_MINUTES`` for each widget a learner is meant to play with (a training
   panel trains an epoch per click; the saved run does not include those clicks).
 
-Printed outputs are not counted: a learner reads the numbers the prose points to, not every word
-of a table (read word by word at the same rate, the outputs of notebooks 02, 04 and 05 would add
-13 to 15 minutes each).
+Printed outputs are not counted in the total: a learner reads the numbers the prose points to,
+not every word of a table. The Time line says how long reading every printed output word by word
+would add (``Pace.output_minutes``, the same rate: 13 to 15 minutes in notebooks 02, 04 and 05).
 
 Sections whose heading says "Optional" (their exercises included) are counted apart, so a
 learner in a hurry sees what they may skip. Every notebook's ``**Time:**`` line is written from
@@ -77,6 +77,12 @@ class Pace:
     optional: float  # minutes of the total that sit in optional sections
     activities: float = 0.0  # minutes with the notebook's widgets (WIDGET_MINUTES)
     exercise_minutes: float | None = None  # None: MINUTES_PER_EXERCISE each
+    output_words: int = 0  # words the cells print (not in the total: see the module docstring)
+
+    @property
+    def output_minutes(self) -> float:
+        """Minutes to read every printed output word by word at READING_WPM."""
+        return self.output_words / READING_WPM
 
     @property
     def total(self) -> float:
@@ -118,7 +124,7 @@ def estimate(path: str | Path) -> Pace:
     """Estimate the learner's time for one executed notebook (see the module docstring)."""
     cells = json.loads(Path(path).read_text(encoding="utf-8"))["cells"]
     reading = code = compute = optional = activities = 0.0
-    exercises = 0
+    exercises = output_words = 0
     exercise_minutes = 0.0
     optional_level = None  # heading level of the optional section we are in, if any
     for cell in cells:
@@ -142,6 +148,7 @@ def estimate(path: str | Path) -> Pace:
             seconds = _cell_seconds(cell)
             widgets = sum(m for call, m in WIDGET_MINUTES.items() if call in _code_only(source))
             code += cell_minutes
+            output_words += sum(len(_printed(output).split()) for output in cell.get("outputs", []))
             compute += seconds
             activities += widgets
             minutes = cell_minutes + seconds / 60 + widgets
@@ -149,7 +156,9 @@ def estimate(path: str | Path) -> Pace:
             continue
         if optional_level is not None:
             optional += minutes
-    return Pace(reading, code, compute, exercises, optional, activities, exercise_minutes)
+    return Pace(
+        reading, code, compute, exercises, optional, activities, exercise_minutes, output_words
+    )
 
 
 def _without_time_line(source: str) -> str:
@@ -158,6 +167,17 @@ def _without_time_line(source: str) -> str:
     lines = source.split("\n")
     block = _time_block(lines)
     return "\n".join(lines[: block[0]] + lines[block[1] :]) if block else source
+
+
+def _printed(output: dict) -> str:
+    """The text a code cell printed (stdout, or a plain-text result); progress bars, widgets,
+    figures and tables drawn as HTML are not read word by word."""
+    if output.get("output_type") == "stream":
+        return "".join(output.get("text", "")) if output.get("name") == "stdout" else ""
+    data = output.get("data", {})
+    if output.get("output_type") == "execute_result" and set(data) == {"text/plain"}:
+        return "".join(data["text/plain"])
+    return ""
 
 
 def _code_only(source: str) -> str:
@@ -182,12 +202,14 @@ def time_line(pace: Pace) -> str:
     exercises = f"{pace.exercises} exercise{'s' if pace.exercises != 1 else ''}"
     computing = _run_time(pace.compute_seconds)
     widgets = f" {round(pace.activities)} with the widgets," if pace.activities else ""
+    minutes = round(pace.output_minutes)
+    printed = f"about {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "little"
     return (
         f"{TIME_LINE_PREFIX} about {pace.rounded} minutes to work through{optional}:"
         f" about {round(pace.reading)} reading, {round(pace.code)} reading and running the code,"
         f" {round(pace.on_exercises)} on the {exercises},{widgets} and {computing} of"
         " computing on the 2-core CPU that executed this copy (estimated from the notebook by"
-        " `helpers.pacing`; reading the printed outputs in full takes longer)."
+        f" `helpers.pacing`; reading every printed output word by word would add {printed})."
     )
 
 

@@ -161,6 +161,20 @@ def test_an_exercise_that_states_its_time_counts_that_time(tmp_path):
     assert f"{25 + 2 * pacing.MINUTES_PER_EXERCISE} on the 3 exercises" in pacing.time_line(pace)
 
 
+def test_printed_outputs_are_counted_apart_and_named_in_the_time_line(tmp_path):
+    cell = _code("print(table)")
+    words = " ".join(["0.948"] * pacing.READING_WPM * 3)  # three minutes of printed numbers
+    cell["outputs"] = [
+        {"output_type": "stream", "name": "stdout", "text": [words]},
+        {"output_type": "stream", "name": "stderr", "text": ["epochs: 100%|##| 4/4"]},
+        {"output_type": "execute_result", "data": {"text/plain": ["<Figure>"], "image/png": ""}},
+    ]
+    pace = pacing.estimate(_write(tmp_path, [cell]))
+    assert pace.output_words == pacing.READING_WPM * 3 and pace.output_minutes == 3
+    assert pace.total == pytest.approx(pace.code)  # not in the total
+    assert "word by word would add about 3 minutes" in pacing.time_line(pace)
+
+
 def test_a_widget_a_learner_plays_with_counts_its_minutes(tmp_path):
     cells = [
         {"cell_type": "code", "source": ["panel = widgets.FreezePanel(model, loaders)\n"]},

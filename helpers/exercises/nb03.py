@@ -188,7 +188,7 @@ def check_discriminative(
     """Exercise 4: exactly the trainable parameters, the head at head_lr and each trainable
     layer group below it at 1/factor of the rate of the trainable group above it."""
     if not isinstance(optimizer, torch.optim.Optimizer):
-        return feedback(False, "", "build a torch.optim optimizer from a list of param groups.")
+        return feedback(False, "", "build a torch.optim optimizer from a list of parameter groups.")
     held = _groups_of(optimizer)
     parameters = {id(p): p for p in model.parameters()}
     if set(held) - set(parameters):
