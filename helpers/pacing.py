@@ -170,11 +170,13 @@ def _without_time_line(source: str) -> str:
 
 
 def _printed(output: dict) -> str:
-    """The text a code cell printed (stdout, or a plain-text result); progress bars, widgets,
-    figures and tables drawn as HTML are not read word by word."""
+    """The text a code cell printed (stdout, a plain-text result, a table displayed as
+    markdown); progress bars, widgets and figures are not read word by word."""
     if output.get("output_type") == "stream":
         return "".join(output.get("text", "")) if output.get("name") == "stdout" else ""
     data = output.get("data", {})
+    if "text/markdown" in data:  # a table the notebook displays as markdown
+        return "".join(data["text/markdown"])
     if output.get("output_type") == "execute_result" and set(data) == {"text/plain"}:
         return "".join(data["text/plain"])
     return ""

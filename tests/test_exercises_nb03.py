@@ -17,7 +17,11 @@ def lite0():
 
 
 def test_freeze_all_but(lite0, capsys):
-    assert not nb03.check_freeze_all_but(lite0)  # nothing frozen yet
+    assert not nb03.check_freeze_all_but(lite0)  # nothing frozen yet: no method given away
+    untouched = capsys.readouterr().out
+    assert "every layer group still trains" in untouched and "Freeze" not in untouched
+    freezing.freeze(lite0.blocks[0])
+    assert not nb03.check_freeze_all_but(lite0)
     assert "should be frozen" in capsys.readouterr().out
     freezing.freeze(lite0)
     freezing.unfreeze(lite0.classifier)

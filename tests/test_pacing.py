@@ -168,9 +168,11 @@ def test_printed_outputs_are_counted_apart_and_named_in_the_time_line(tmp_path):
         {"output_type": "stream", "name": "stdout", "text": [words]},
         {"output_type": "stream", "name": "stderr", "text": ["epochs: 100%|##| 4/4"]},
         {"output_type": "execute_result", "data": {"text/plain": ["<Figure>"], "image/png": ""}},
+        {"output_type": "display_data", "data": {"text/markdown": ["| a | b |"]}},
     ]
     pace = pacing.estimate(_write(tmp_path, [cell]))
-    assert pace.output_words == pacing.READING_WPM * 3 and pace.output_minutes == 3
+    assert pace.output_words == pacing.READING_WPM * 3 + 5  # the markdown table's 5 "words"
+    assert pace.output_minutes == pytest.approx(3 + 5 / pacing.READING_WPM)
     assert pace.total == pytest.approx(pace.code)  # not in the total
     assert "word by word would add about 3 minutes" in pacing.time_line(pace)
 

@@ -28,6 +28,10 @@ def check_freeze_all_but(model: nn.Module, open_groups: tuple[str, ...] = ("bloc
             "parameter of the group, biases and BatchNorm included)"
         )
     trainable, total = freezing.count_parameters(model)
+    if all(state is True for state in states.values()):  # not tried yet: no method given away
+        return feedback(
+            False, "", f"every layer group still trains; only {', '.join(sorted(wanted))} should."
+        )
     return feedback(
         not problems,
         f"only {' and '.join(sorted(wanted))} train: {trainable:,} of {total:,} values.",
