@@ -15,7 +15,7 @@ The estimate adds five parts, each read out of the executed ``.ipynb``:
 
 Printed outputs are not counted in the total: a learner reads the numbers the prose points to,
 not every word of a table. The Time line says how long reading every printed output word by word
-would add (``Pace.output_minutes``, the same rate: 13 to 15 minutes in notebooks 02, 04 and 05).
+would add (``Pace.output_minutes``, the same rate: 14 to 19 minutes in notebooks 02, 04 and 05).
 
 Sections whose heading says "Optional" (their exercises included) are counted apart, so a
 learner in a hurry sees what they may skip. Every notebook's ``**Time:**`` line is written from

@@ -99,8 +99,9 @@ def check_optimizer(
         return feedback(
             False,
             "",
-            f"the optimizer holds {len(frozen)} frozen tensors: it keeps state for them and, with "
-            "momentum or weight decay, could move them. Give it only trainable parameters.",
+            f"the optimizer holds {len(frozen)} frozen tensors: it would keep state for any of "
+            "them that gets a gradient and, with momentum or weight decay, could move them. Give "
+            "it only trainable parameters.",
         )
     missing = [p for i, p in parameters.items() if p.requires_grad and i not in held]
     if missing:
