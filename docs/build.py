@@ -13,8 +13,11 @@ from the site itself, so pages draw their widgets offline too. Without npm the p
 the same file from a CDN (jsdelivr), which needs the reader's internet.
 
 The pages: README.md is the home page (its notebook table is the map), then every
-notebook in the course's order (helpers.course), GLOSSARY.md, TEACHING.md and the
-helpers and benchmarks READMEs. They are copied, with the repository's layout, into a staging
+notebook in the course's order (helpers.course), GLOSSARY.md, TEACHING.md, the helpers,
+benchmarks and translations READMEs, and the Korean edition (README.ko.md as its home, then
+notebooks/ko/). Every page has a language switch at its top (docs/conf.py): a notebook's leads
+to the same notebook in the other language, the homes to each other, the other pages to the
+Korean home. They are copied, with the repository's layout, into a staging
 folder next to the output (README links such as `notebooks/03_freezing.ipynb` resolve as they do
 on GitHub), and Sphinx (myst-nb, sphinx-book-theme; configuration in docs/conf.py) renders them.
 """
@@ -40,11 +43,18 @@ HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"  # the one ipywidgets 8.1 
 WIDGETS_CACHE = REPO / "_build" / "widgets"
 WIDGETS_JS = "_static/widgets/embed.js"  # where the site serves it, relative to its root
 WIDGETS_CDN = "https://cdn.jsdelivr.net/npm/" + HTML_MANAGER + "/dist/embed.js"
-REFERENCE_PAGES = ["helpers/README.md", "benchmarks/README.md"]
+REFERENCE_PAGES = ["helpers/README.md", "benchmarks/README.md", "translations/README.md"]
+KOREAN_HOME = "README.ko.md"  # the Korean edition's home page (helpers.translation)
+KOREAN_NOTEBOOKS = "notebooks/ko"
 
 
 def notebook_paths() -> list[Path]:
     return course.paths(REPO / "notebooks")
+
+
+def korean_notebook_paths() -> list[Path]:
+    """The Korean edition's notebooks in the course's order (those that are built)."""
+    return [path for path in course.paths(REPO / KOREAN_NOTEBOOKS) if path.exists()]
 
 
 def toctree(caption: str, entries: list[str]) -> str:
@@ -65,13 +75,34 @@ def stage(source: Path) -> list[str]:
     for page in course + reference:
         (source / page).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO / page, source / page)
+    korean = stage_korean(source)
     home = (REPO / "README.md").read_text(encoding="utf-8")
     home += toctree("Notebooks", notebooks)
     home += toctree("Course", [page.removesuffix(".md") for page in course])
     if reference:
         home += toctree("Reference", [page.removesuffix(".md") for page in reference])
+    if korean:
+        home += toctree("한국어판 (Korean edition)", korean[:1])
     (source / "index.md").write_text(home, encoding="utf-8")
-    return ["index", *notebooks] + [page.removesuffix(".md") for page in course + reference]
+    pages = ["index", *notebooks] + [page.removesuffix(".md") for page in course + reference]
+    return pages + korean
+
+
+def stage_korean(source: Path) -> list[str]:
+    """Stage the Korean edition (README.ko.md as its home, notebooks/ko/ in the course's order);
+    return its document names, its home first; none when it is not built."""
+    paths = korean_notebook_paths()
+    if not paths or not (REPO / KOREAN_HOME).exists():
+        return []
+    (source / KOREAN_NOTEBOOKS).mkdir(parents=True)
+    for path in paths:
+        shutil.copy2(path, source / KOREAN_NOTEBOOKS / path.name)
+    notebooks = [f"{KOREAN_NOTEBOOKS}/{path.stem}" for path in paths]
+    home = (REPO / KOREAN_HOME).read_text(encoding="utf-8")
+    home = home.replace("](README.md", "](index.md")  # the English README is the site's index
+    home += toctree("노트북", notebooks)
+    (source / KOREAN_HOME).write_text(home, encoding="utf-8")
+    return [KOREAN_HOME.removesuffix(".md"), *notebooks]
 
 
 def widgets_bundle(cache: Path = WIDGETS_CACHE) -> Path | None:

@@ -51,3 +51,46 @@ if is_published(repository_url):  # a placeholder address gets no buttons: they 
         },
     }
 html_last_updated_fmt = None
+
+
+# The language switch at the top of every page: a notebook's leads to the same notebook in the
+# other language (notebooks/X <-> notebooks/ko/X), the two homes lead to each other, and pages
+# with no Korean version (the glossary is bilingual already) lead to the Korean home.
+KOREAN_HOME = "README.ko"
+KOREAN_NOTEBOOKS = "notebooks/ko/"
+
+
+def counterpart(pagename: str) -> tuple[str, str]:
+    """(the page in the other language, that language's code) for a page's switch."""
+    if pagename == "index":
+        return KOREAN_HOME, "ko"
+    if pagename == KOREAN_HOME:
+        return "index", "en"
+    if pagename.startswith(KOREAN_NOTEBOOKS):
+        return "notebooks/" + pagename.removeprefix(KOREAN_NOTEBOOKS), "en"
+    if pagename.startswith("notebooks/"):
+        return KOREAN_NOTEBOOKS + pagename.removeprefix("notebooks/"), "ko"
+    return KOREAN_HOME, "ko"
+
+
+LANGUAGE_NAMES = {"ko": "한국어", "en": "English"}
+
+
+def language_switch(app, pagename, templatename, context, doctree):
+    if "body" not in context:
+        return
+    target, language = counterpart(pagename)
+    if target not in app.env.all_docs:
+        return
+    href = app.builder.get_relative_uri(pagename, target)
+    link = (
+        f'<p class="language-switch"><a href="{href}" hreflang="{language}" lang="{language}">'
+        f"{LANGUAGE_NAMES[language]}</a></p>\n"
+    )
+    context["body"] = link + context["body"]
+    if pagename == KOREAN_HOME or pagename.startswith(KOREAN_NOTEBOOKS):
+        context["language"] = "ko"  # <html lang="ko"> where the theme writes it
+
+
+def setup(app):
+    app.connect("html-page-context", language_switch)

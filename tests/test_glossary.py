@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from helpers import course
+from helpers import course, glossary
 
 ROOT = Path(__file__).resolve().parents[1]
 GLOSSARY = ROOT / "GLOSSARY.md"
 NOTEBOOKS = course.paths()
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
+HANGUL = glossary.HANGUL
 NOTEBOOK_REF = re.compile(r"^Notebook (\d\d[a-z]?)$")
 
 # Terms the notebooks teach and learners look up (the Korean notes' vocabulary among them).
@@ -35,28 +34,8 @@ KEY_TERMS = [
 ]  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Entry:
-    english: str
-    korean: str
-    meaning: str
-    taught_in: str
-
-    def names(self) -> list[str]:
-        """The English names an entry goes by: 'a (b) / c' -> ['a', 'b', 'c']."""
-        parts = re.split(r" / |\(|\)", self.english)
-        return [part.strip().strip("`") for part in parts if part.strip()]
-
-
-def parse(text: str) -> list[Entry]:
-    """The table rows of a glossary in GLOSSARY.md's format, header and rule left out."""
-    rows = [line for line in text.splitlines() if line.startswith("|")]
-    entries = []
-    for line in rows[2:]:
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        cells += [""] * (4 - len(cells))
-        entries.append(Entry(*cells[:4]))
-    return entries
+Entry = glossary.Term
+parse = glossary.parse
 
 
 def problems(entry: Entry, numbers: set[str]) -> list[str]:
@@ -64,13 +43,15 @@ def problems(entry: Entry, numbers: set[str]) -> list[str]:
     found = []
     if not entry.english:
         found.append("no English term")
-    if not HANGUL.search(entry.korean):
+    if not entry.korean:
+        found.append(f"{entry.english!r}: no Korean term")
+    elif not HANGUL.search(entry.korean + entry.aliases):
         found.append(f"{entry.english!r}: no Korean term (Hangul)")
     if len(entry.meaning.split()) < 3:
         found.append(f"{entry.english!r}: no definition")
-    match = NOTEBOOK_REF.match(entry.taught_in)
+    match = NOTEBOOK_REF.match(entry.first_used)
     if not match:
-        found.append(f"{entry.english!r}: 'Taught in' should read 'Notebook NN'")
+        found.append(f"{entry.english!r}: 'First used in' should read 'Notebook NN'")
     elif match.group(1) not in numbers:
         found.append(f"{entry.english!r}: notebook {match.group(1)} does not exist")
     return found
@@ -97,8 +78,8 @@ def test_every_entry_is_complete():
 
 def test_a_bad_entry_is_caught():
     """The checks can fail: an entry without Hangul, definition or a real notebook."""
-    table = "| English | 한국어 | Meaning | Taught in |\n|---|---|---|---|\n"
-    bad = parse(table + "| logit | logit | | Notebook 99 |")
+    table = "| English | 한국어 | Also written | Meaning | First used in |\n|---|---|---|---|---|\n"
+    bad = parse(table + "| logit | logit | - | | Notebook 99 |")
     assert problems(bad[0], set(NUMBERS)) == [
         "'logit': no Korean term (Hangul)",
         "'logit': no definition",
@@ -114,18 +95,16 @@ def test_entries_are_alphabetical_and_unique():
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda entry: entry.english)
 def test_the_named_notebook_uses_the_term(entry):
-    number = NOTEBOOK_REF.match(entry.taught_in).group(1)
+    number = NOTEBOOK_REF.match(entry.first_used).group(1)
     text = TEXTS[number]
     assert any(name.lower() in text for name in entry.names()), (
-        f"{entry.taught_in} never says {entry.names()}: point {entry.english!r} to the notebook "
+        f"{entry.first_used} never says {entry.names()}: point {entry.english!r} to the notebook "
         "that teaches it"
     )
 
 
 # Entries whose word first appears in another sense: the glossary names the notebook of this one.
-OTHER_SENSE_FIRST = {
-    "shortcut": "notebook 02's residual shortcut is the skip connection; this is a data cue",
-}
+OTHER_SENSE_FIRST = glossary.OTHER_SENSES
 
 
 def _prose(path: Path) -> str:
@@ -134,10 +113,7 @@ def _prose(path: Path) -> str:
     return " ".join(text.split()).lower()  # a term broken over two lines is still the term
 
 
-def _uses(name: str, text: str) -> bool:
-    """Whether text says name as a word (a plural too)."""
-    pattern = r"(?<![a-z0-9])" + re.escape(name.lower()) + r"(?:e?s)?(?![a-z0-9])"
-    return re.search(pattern, text) is not None
+_uses = glossary.uses
 
 
 PROSE = {number: _prose(path) for number, path in NUMBERS.items()}
@@ -152,8 +128,8 @@ def test_the_named_notebook_is_where_a_learner_first_meets_the_term(entry):
     first = next(
         (n for n in sorted(PROSE) if any(_uses(name, PROSE[n]) for name in entry.names())), None
     )
-    assert entry.taught_in == f"Notebook {first}", (
-        f"{entry.english!r} is first used in notebook {first}, not {entry.taught_in}"
+    assert entry.first_used == f"Notebook {first}", (
+        f"{entry.english!r} is first used in notebook {first}, not {entry.first_used}"
     )
 
 

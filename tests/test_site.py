@@ -9,6 +9,7 @@ these tests. The fast ones check docs/launch.py on copies of the notebooks.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -109,13 +110,63 @@ def test_every_page_is_built_in_teaching_order(site):
     assert positions == sorted(positions)
 
 
+def korean_paths() -> list[Path]:
+    return course.paths(REPO / "notebooks" / "ko")
+
+
+@pytest.mark.slow
+def test_the_korean_edition_follows_in_teaching_order(site):
+    out, pages = site
+    korean = [f"notebooks/ko/{p.stem}" for p in korean_paths()]
+    assert pages[-1 - len(korean) :] == ["README.ko", *korean]
+    home = (out / "README.ko.html").read_text(encoding="utf-8")
+    positions = [home.index(f'href="{name.removeprefix("notebooks/ko/")}.html"') for name in korean]
+    assert positions == sorted(positions)
+
+
+@pytest.mark.slow
+def test_every_page_has_a_language_switch_to_its_counterpart(site):
+    """A notebook's switch opens the same notebook in the other language, the two homes open
+    each other, and every other page opens the Korean home."""
+    out, pages = site
+    expected = {"index": "README.ko.html", "README.ko": "index.html"}
+    for path in course.paths():
+        expected[f"notebooks/{path.stem}"] = f"ko/{path.stem}.html"
+        expected[f"notebooks/ko/{path.stem}"] = f"../{path.stem}.html"
+    for name in pages:
+        html = (out / f"{name}.html").read_text(encoding="utf-8")
+        match = re.search(r'<p class="language-switch"><a href="([^"]+)"', html)
+        assert match, f"{name}: no language switch"
+        default = "../" * name.count("/") + "README.ko.html"
+        assert match.group(1) == expected.get(name, default), name
+        assert (out / name).parent.joinpath(match.group(1)).resolve().is_file(), name
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_language_switch_takes_a_reader_between_editions(site, page):
+    out, _ = site
+    english, korean = course.paths()[3], korean_paths()[3]
+    page.goto((out / "notebooks" / f"{english.stem}.html").as_uri())
+    page.locator("p.language-switch a").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(f"/notebooks/ko/{english.stem}.html")
+    heading = page.locator("article h1").first.inner_text()
+    assert plain_text(heading).rstrip("#").strip() == plain_text(notebook_title(korean))
+    assert page.locator("p.language-switch a").inner_text() == "English"
+    page.locator("p.language-switch a").click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith(f"/notebooks/{english.stem}.html")
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_notebook_pages_render_title_and_figures(site, page):
+    """Both editions: the English notebooks and the Korean ones built from them."""
     out, _ = site
     figures_seen = 0
-    for notebook in course.paths():
-        page.goto((out / "notebooks" / f"{notebook.stem}.html").as_uri())
+    for notebook in course.paths() + korean_paths():
+        page.goto((out / notebook.parent.relative_to(REPO) / f"{notebook.stem}.html").as_uri())
         page.wait_for_load_state("load")
         heading = page.locator("article h1").first.inner_text()
         assert plain_text(heading).rstrip("#").strip() == plain_text(notebook_title(notebook))
@@ -129,7 +180,7 @@ def test_notebook_pages_render_title_and_figures(site, page):
         broken = [figure["src"] for figure in figures if figure["width"] == 0]
         assert not broken, f"{notebook.name}: figures that did not load: {broken}"
         figures_seen += len(figures)
-    assert figures_seen > 20, "the notebooks' saved plots are missing"
+    assert figures_seen > 40, "the notebooks' saved plots are missing (in either edition)"
 
 
 @pytest.mark.slow
