@@ -75,7 +75,9 @@ def terms(path: Path = GLOSSARY) -> list[Term]:
 
 
 def uses(name: str, text: str) -> bool:
-    """Whether text says name as a word (a plural too), ignoring case and line breaks."""
+    """Whether text says name as a word (a plural too), ignoring case and line breaks; a space
+    in the name may be a hyphen in the text ("the transfer-learning tutorial")."""
     text = " ".join(text.split()).lower()
-    pattern = r"(?<![a-z0-9])" + re.escape(name.lower()) + r"(?:e?s)?(?![a-z0-9])"
+    words = r"[ -]".join(re.escape(word) for word in name.lower().split(" "))
+    pattern = r"(?<![a-z0-9])" + words + r"(?:e?s)?(?![a-z0-9])"
     return re.search(pattern, text) is not None

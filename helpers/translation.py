@@ -58,6 +58,28 @@ MAP_END = "<!-- end of notebook map -->"
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Words that scale a number, so that "14 million" and "1,400만" are the same number.
 ENGLISH_SCALES = {"million": 10**6, "billion": 10**9, "M": 10**6}
+# Numbers the English spells out: Korean may write them as words (두 배) or as numerals (2분), so
+# they may be matched but are not required.
+ENGLISH_NUMBER_WORDS = {
+    word: value
+    for value, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+        ]
+    )
+} | {"twice": 2, "half": 0.5, "hundred": 100, "thousand": 1000}
 KOREAN_SCALES = {"만": 10**4, "백만": 10**6, "억": 10**8}
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK_TARGET = re.compile(r"\]\([^)\s]*\)")
@@ -152,6 +174,12 @@ def prose(markdown: str) -> str:
     return HTML_TAG.sub(" ", text)
 
 
+def _unquoted(text: str) -> str:
+    """text without what it quotes ("a row's name", a paper's title): kept in English in the
+    Korean, so no Korean term is asked of it."""
+    return re.sub(r'"[^"\n]*"|“[^”]*”', " ", text)
+
+
 def _terms() -> list[tuple[glossary.Term, str, str]]:
     """(term, English name, Korean form) for every checked name of the glossary."""
     return [
@@ -163,8 +191,9 @@ def _terms() -> list[tuple[glossary.Term, str, str]]:
 
 
 def terms_used(english: str) -> list[tuple[glossary.Term, str, str]]:
-    """The glossary names an English cell uses (in its prose), with their Korean forms."""
-    words = prose(english)
+    """The glossary names an English cell uses (in its prose, quotes left out), with their
+    Korean forms."""
+    words = _unquoted(prose(english))
     return [entry for entry in _terms() if glossary.uses(entry[1], words)]
 
 
@@ -211,13 +240,19 @@ def numbers(text: str, scales: dict[str, int]) -> Counter:
 
 def number_difference(english: str, korean: str) -> tuple[list[str], list[str]]:
     """(numbers the English states and the Korean does not, numbers only the Korean states),
-    each Korean number taken in the reading the English has."""
+    each Korean number taken in the reading the English has. A number the English spells out
+    ("two minutes", "zero") may be a numeral in the Korean ("2분", "0으로"), or not."""
     remaining = numbers(english, ENGLISH_SCALES)
+    spelled = Counter(
+        _value(str(ENGLISH_NUMBER_WORDS[word.lower()]))
+        for word in re.findall(r"[A-Za-z]+", english)
+        if word.lower() in ENGLISH_NUMBER_WORDS
+    )
     extra = []
     for plain, scaled in number_readings(korean, KOREAN_SCALES):
-        for reading in (scaled, plain):
-            if reading is not None and remaining[reading] > 0:
-                remaining[reading] -= 1
+        for reading, pool in ((scaled, remaining), (plain, remaining), (plain, spelled)):
+            if reading is not None and pool[reading] > 0:
+                pool[reading] -= 1
                 break
         else:
             extra.append(scaled or plain)
@@ -459,6 +494,7 @@ def readme_map(built: dict[str, dict]) -> str:
         if notebook.stem not in built:
             continue
         title = korean_title(built[notebook.stem]).split("·", 1)[-1].strip()
+        title = re.sub(r"\([A-Za-z][A-Za-z' -]*\)", "", title)  # its 한글(English) glosses
         minutes = pacing.estimate(notebook.path()).rounded
         link = f"notebooks/{LANGUAGE}/{notebook.file}"
         launch = _launch_links(built[notebook.stem])
@@ -485,6 +521,10 @@ def _with_map(readme: str, table: str) -> str:
     return readme[: start + len(MAP_START)] + "\n" + table + "\n" + readme[end:]
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(course.ROOT)) if path.is_relative_to(course.ROOT) else str(path)
+
+
 def run(check: bool = False) -> list[str]:
     """Sync every catalogue and build every Korean notebook (check: change nothing, report what
     is stale). Returns the problems that block the build or make it stale."""
@@ -497,7 +537,7 @@ def run(check: bool = False) -> list[str]:
         path = catalogue_path(notebook.stem)
         if stored is None or str(synced) != str(stored):
             if check:
-                problems.append(f"{path.relative_to(course.ROOT)}: out of step with the English")
+                problems.append(f"{_shown(path)}: out of step with the English")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 synced.save(str(path))
@@ -511,7 +551,7 @@ def run(check: bool = False) -> list[str]:
         text = _dump(korean)
         if not target.exists() or target.read_text(encoding="utf-8") != text:
             if check:
-                problems.append(f"{target.relative_to(course.ROOT)}: stale (rebuild it)")
+                problems.append(f"{_shown(target)}: stale (rebuild it)")
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8")

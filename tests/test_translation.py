@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 import tokenize
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from helpers import course, glossary, translation
 
@@ -59,6 +61,33 @@ def test_translations_pass_the_checks(notebook):
     assert catalogue is not None, "no catalogue: run python -m helpers.translation"
     problems = translation.todo(notebook.stem, english, catalogue)
     assert not problems, "\n".join(problems)
+
+
+def unrendered_emphasis(markdown: str) -> int:
+    """How many * a CommonMark renderer leaves as text (outside code): an emphasis that does not
+    close, as "*학습률(learning rate)*이" does (a closing * between ")" and a Hangul letter)."""
+    html = MarkdownIt("commonmark").render(markdown)
+    return re.sub(r"<code>.*?</code>|<pre>.*?</pre>", "", html, flags=re.S).count("*")
+
+
+def test_an_unclosed_korean_emphasis_is_caught():
+    assert unrendered_emphasis("*학습률(learning rate)*이 중요합니다.") == 2
+    assert unrendered_emphasis("*학습률*(learning rate)이 중요합니다.") == 0
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda n: n.number)
+def test_korean_emphasis_renders_as_in_the_english(notebook):
+    """Bold and italics in the Korean render: no more literal * than the English shows."""
+    catalogue = translation.load(notebook.stem)
+    broken = [
+        f"{entry.msgctxt}: {unrendered_emphasis(entry.msgstr)} literal * (English: "
+        f"{unrendered_emphasis(entry.msgid)})"
+        for entry in catalogue
+        if not entry.obsolete
+        and not entry.msgctxt.endswith(translation.COMMENTS)
+        and unrendered_emphasis(entry.msgstr) > unrendered_emphasis(entry.msgid)
+    ]
+    assert not broken, "move the closing * before the particle or gloss:\n" + "\n".join(broken)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda n: n.number)
@@ -269,6 +298,29 @@ def test_numbers_compare_by_value_with_korean_scale_words():
     assert translation.numbers("0.65만큼", translation.KOREAN_SCALES) == {"0.65": 1}
     only = translation.check_entry("Only top-1 counts.", "top-1만 셉니다.", set())
     assert only == [], "만 after a number may be the particle 'only'"
+
+
+def test_spelled_out_numbers_may_be_numerals_in_korean():
+    english = "Training takes about two minutes; the weights go to zero."
+    assert translation.number_difference(
+        english, "학습은 약 2분 걸리고 가중치는 0으로 갑니다."
+    ) == ([], [])
+    assert translation.number_difference(
+        english, "학습은 약 이 분 걸리고 가중치는 영으로 갑니다."
+    ) == (
+        [],
+        [],
+    )
+    assert translation.number_difference(english, "학습은 약 3분 걸립니다.") == ([], ["3"])
+
+
+def test_quoted_text_and_hyphenated_terms():
+    """A quoted title or row name asks for no Korean term; "transfer-learning tutorial" uses
+    the term transfer learning."""
+    used = {name for _, name, _ in translation.terms_used('See "A guide to parameters".')}
+    assert "parameter" not in used
+    used = {name for _, name, _ in translation.terms_used("the transfer-learning tutorial")}
+    assert "transfer learning" in used
 
 
 def test_a_word_in_another_sense_is_exempt_in_that_cell_only():
