@@ -243,10 +243,12 @@ def number_difference(english: str, korean: str) -> tuple[list[str], list[str]]:
     each Korean number taken in the reading the English has. A number the English spells out
     ("two minutes", "zero") may be a numeral in the Korean ("2분", "0으로"), or not."""
     remaining = numbers(english, ENGLISH_SCALES)
-    spelled = Counter(
-        _value(str(ENGLISH_NUMBER_WORDS[word.lower()]))
+    words = [
+        "zero" if word.lower().startswith("zero") else word.lower()  # "zeroes", "zero-initialised"
         for word in re.findall(r"[A-Za-z]+", english)
-        if word.lower() in ENGLISH_NUMBER_WORDS
+    ]
+    spelled = Counter(
+        _value(str(ENGLISH_NUMBER_WORDS[word])) for word in words if word in ENGLISH_NUMBER_WORDS
     )
     extra = []
     for plain, scaled in number_readings(korean, KOREAN_SCALES):
