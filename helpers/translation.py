@@ -60,26 +60,12 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 ENGLISH_SCALES = {"million": 10**6, "billion": 10**9, "M": 10**6}
 # Numbers the English spells out: Korean may write them as words (두 배) or as numerals (2분), so
 # they may be matched but are not required.
-ENGLISH_NUMBER_WORDS = {
-    word: value
-    for value, word in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-        ]
-    )
-} | {"twice": 2, "half": 0.5, "hundred": 100, "thousand": 1000}
+ENGLISH_NUMBER_WORDS = {word: value for value, word in enumerate(course.NUMBER_WORDS)} | {
+    "twice": 2,
+    "half": 0.5,
+    "hundred": 100,
+    "thousand": 1000,
+}
 KOREAN_SCALES = {"만": 10**4, "백만": 10**6, "억": 10**8}
 INLINE_CODE = re.compile(r"`[^`\n]*`")
 LINK_TARGET = re.compile(r"\]\([^)\s]*\)")
