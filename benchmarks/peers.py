@@ -2,6 +2,7 @@
 
     COURSE_DATA_DIR=../shared/data python benchmarks/peers.py            # full run
     COURSE_DATA_DIR=../shared/data python benchmarks/peers.py --quick    # smoke test, not numbers
+    COURSE_DATA_DIR=../shared/data python benchmarks/peers.py --peers fastai course  # no tutorial
 
 fastai is one of the peers: `pip install -r benchmarks/requirements.txt` (for this benchmark
 only, never for learners). Without it the fastai rows say "not installed" and have no verdict.
@@ -326,12 +327,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS))
     parser.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
+    parser.add_argument(
+        "--peers", nargs="+", choices=PEERS, default=list(PEERS),
+        help="run only these peers (the others' lines say 'not run')",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="a smoke test on 6 photos a class")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--fraction", type=float, default=1.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if "course" not in args.peers:
+        parser.error("--peers must include course: every other peer is compared with it")
     if args.worker:
         print(json.dumps(worker(args)))
         return 0
@@ -350,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}; native bf16: {native_bf16()}", flush=True)
     peers = {name: [] for name in PEERS}
     for seed in args.seeds:
-        for name in PEERS:
+        for name in args.peers:
             row = in_subprocess(name, root, seed, args)
             if row is not None:
                 peers[name].append(row)
@@ -369,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("|---|---:|---:|---:|---:|")
     for name in PEERS:
         if not peers[name]:
-            lines.append(f"| {name} | 0 | not installed | | |")
+            why = "not installed" if name in args.peers else "not run"
+            lines.append(f"| {name} | 0 | {why} | | |")
             continue
         mean, std, best, seconds = summary(peers[name])
         runs = len(peers[name])
@@ -431,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             mean, std, best, seconds = summary(peers[name])
             print(f"peer: {name} final {mean:.3f} +- {std:.3f} best {best:.3f} in {seconds:.0f} s")
         else:
-            print(f"peer: {name} not installed")
+            print(f"peer: {name} {'not installed' if name in args.peers else 'not run'}")
     course_s = statistics.fmean(row["seconds"] for row in peers["course"])
     fast_s = statistics.fmean(row["seconds"] for row in fast["course-fast"])
     feat_s = statistics.fmean(row["feature_seconds"] for row in fast["features"])

@@ -50,6 +50,14 @@ def test_quick_run_ends_with_the_result_lines(real_data):
     assert "growth:" in result.stdout and "fit seconds = " in result.stdout
 
 
+def test_peers_must_include_the_course(capsys):
+    """Every verdict compares a peer with the course, so a run without it is refused."""
+    with pytest.raises(SystemExit) as error:
+        _module().main(["--peers", "tutorial", "fastai"])
+    assert error.value.code == 2
+    assert "must include course" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("flags", "native"),
     [("fpu avx2 avx512f avx512_bf16", True), ("fpu amx_bf16", True), ("fpu avx2 avx512f", False)],
