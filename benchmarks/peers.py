@@ -372,12 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     throughput = floor(batches=1 if args.quick else 8)
 
     val_images = peers["course"][0]["val_images"]
+    absent = {name: "not installed" if name in args.peers else "not run" for name in PEERS}
     lines = ["", "| recipe | seeds | final (mean +- std) | best epoch (mean) | wall s (mean) |"]
     lines.append("|---|---:|---:|---:|---:|")
     for name in PEERS:
         if not peers[name]:
-            why = "not installed" if name in args.peers else "not run"
-            lines.append(f"| {name} | 0 | {why} | | |")
+            lines.append(f"| {name} | 0 | {absent[name]} | | |")
             continue
         mean, std, best, seconds = summary(peers[name])
         runs = len(peers[name])
@@ -439,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
             mean, std, best, seconds = summary(peers[name])
             print(f"peer: {name} final {mean:.3f} +- {std:.3f} best {best:.3f} in {seconds:.0f} s")
         else:
-            print(f"peer: {name} {'not installed' if name in args.peers else 'not run'}")
+            print(f"peer: {name} {absent[name]}")
     course_s = statistics.fmean(row["seconds"] for row in peers["course"])
     fast_s = statistics.fmean(row["seconds"] for row in fast["course-fast"])
     feat_s = statistics.fmean(row["feature_seconds"] for row in fast["features"])
