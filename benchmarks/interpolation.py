@@ -39,7 +39,9 @@ def measure(backbone: str = data.DEFAULT_BACKBONE) -> dict[str, dict]:
     )
     photos = []
     for split in data.SPLITS:
-        classes, samples = data._class_folder_samples(root / split, data.HYMENOPTERA_EXCLUDE)
+        classes, samples = data.datasets._class_folder_samples(
+            root / split, data.HYMENOPTERA_EXCLUDE
+        )
         photos += [(data.load_photo(path), label) for path, label in samples]
     indices = models.imagenet_indices(classes)
     results = {}

@@ -68,12 +68,13 @@ def _has(model: nn.Module, *names: str) -> bool:
 def find_head(model: nn.Module) -> tuple[str, nn.Module]:
     """(dotted path, module) of the final classifier layer: fc, classifier, classifier.6, ...
 
-    Looks at fc, classifier, heads.head, head.fc and head; in a container it takes the last
-    nn.Linear or nn.Conv2d (SqueezeNet's head is a 1x1 convolution). After remove_head the
-    head is an nn.Identity. A model with none of these (your own nn.Sequential, say): its last
-    nn.Linear. Notebook 02.
+    A timm model names its own (get_classifier()), and is asked first. Otherwise looks at fc,
+    classifier, heads.head, head.fc and head. In a container it takes the last nn.Linear or
+    nn.Conv2d (SqueezeNet's head is a 1x1 convolution). After remove_head the head is an
+    nn.Identity. A model with none of these (your own nn.Sequential, say): its last nn.Linear.
+    Notebook 02.
     """
-    for path in HEAD_PATHS:
+    for path in (*_own_head_path(model), *HEAD_PATHS):
         try:
             module = model.get_submodule(path)
         except AttributeError:
@@ -95,6 +96,17 @@ def find_head(model: nn.Module) -> tuple[str, nn.Module]:
         f"{type(model).__name__} has no classifier layer at {', '.join(HEAD_PATHS)} and no "
         "nn.Linear; replace its last layer by hand."
     )
+
+
+def _own_head_path(model: nn.Module) -> tuple[str, ...]:
+    """The path of the module a model's get_classifier() returns (timm's models have it)."""
+    answer = getattr(model, "get_classifier", None)
+    answer = answer() if callable(answer) else None
+    if isinstance(answer, nn.Module):
+        for path, module in model.named_modules():
+            if module is answer and path:
+                return (path,)
+    return ()
 
 
 def head_name(model: nn.Module) -> str:

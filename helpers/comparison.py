@@ -2,8 +2,9 @@
 
 Everything notebook 05 needs to put ImageNet's own head, linear probes, the tutorial's fixed
 extractor, fine-tuning and training from scratch side by side: class-balanced subsets,
-scikit-learn's bundled 8x8 digits as an image data set unlike ImageNet photos (and
-scikit-image's bundled faces as a new one for an exercise), the strategy
+scikit-learn's bundled 8x8 digits as an image data set unlike ImageNet photos (the source
+lives in helpers.data, re-exported here), scikit-image's bundled faces as a new one for an
+exercise, the strategy
 study (every strategy in every cell of the data-size x similarity matrix over the same seeds,
 run by benchmarks/strategy_study.py), its tables, learning curves and the decision matrix,
 every verdict from the one rule (results.compare). Notebook 05.
@@ -26,12 +27,11 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torchvision import transforms
 
 from helpers import recipes, training
+from helpers.data import DigitsImages, digits_datasets
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
 from helpers.results import compare, leaders
 from helpers.viz import OKABE_ITO, imshow
 
-DIGITS_CLASSES = tuple(str(d) for d in range(10))
-DIGITS_MAX_VALUE = 16  # load_digits() pixels are counts 0..16 of ink in 4x4 blocks
 LEARNING_CURVE_FRACTIONS = (0.02, 0.05, 0.10, 0.25, 0.50, 1.00)
 # The digits experiments of notebook 05 and benchmarks/seed_study.py: 8x8 digits upscaled to
 # DIGITS_SIZE px, batch DIGITS_BATCH_SIZE; the small set keeps DIGITS_SMALL of the training
@@ -66,68 +66,6 @@ def balanced_subset(
         take = min(len(members), max(min_per_class, round(fraction * len(members))))
         chosen.append(rng.permutation(members)[:take])
     return np.sort(np.concatenate(chosen))
-
-
-class DigitsImages(Dataset):
-    """scikit-learn's 8x8 handwritten digits as (3, size, size) images for an ImageNet backbone.
-
-    Yields (image, label): the grey 8x8 digit upscaled (bilinear) to size x size, copied to
-    three channels and normalised with the backbone's mean and std. Has classes, targets,
-    transform, mean, std, and a fingerprint of the pixels for the feature cache. Notebook 05.
-    """
-
-    def __init__(self, pixels: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
-        if pixels.ndim != 3 or pixels.shape[1:] != (8, 8) or len(pixels) != len(targets):
-            raise ValueError(f"pixels must be (N, 8, 8) with N labels, got {pixels.shape}")
-        grey = np.clip(pixels * (255 / DIGITS_MAX_VALUE), 0, 255).astype(np.uint8)
-        self.pixels = grey  # (N, 8, 8) uint8, for a baseline on raw pixels
-        self.images = [Image.fromarray(digit, mode="L") for digit in grey]
-        self.targets = [int(t) for t in targets]
-        self.classes = list(DIGITS_CLASSES)
-        self.mean, self.std = mean, std
-        self.transform = transforms.Compose(
-            [
-                transforms.Resize(size, interpolation=transforms.InterpolationMode.BILINEAR),
-                transforms.Grayscale(num_output_channels=3),
-                transforms.ToTensor(),
-                transforms.Normalize(mean, std),
-            ]
-        )
-        digest = hashlib.sha256(grey.tobytes())
-        digest.update(np.asarray(self.targets, dtype=np.int64).tobytes())
-        self.fingerprint = f"digits-{digest.hexdigest()}"
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[index]), self.targets[index]
-
-
-def digits_datasets(
-    size: int = 64, val_per_class: int = 50, *, backbone: str = DEFAULT_BACKBONE, seed: int = 0
-) -> dict[str, DigitsImages]:
-    """{"train": ds, "val": ds} from sklearn's load_digits() (1,797 digits, no download).
-
-    val holds val_per_class digits of each class (a fixed, seeded draw), train the rest.
-    Images are upscaled to size x size: a modest size keeps the backbone cheap. Notebook 05.
-    """
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    spec = backbone_spec(backbone)
-    targets = digits.target
-    rng = np.random.default_rng(seed)
-    val = np.sort(
-        np.concatenate(
-            [rng.permutation(np.flatnonzero(targets == c))[:val_per_class] for c in range(10)]
-        )
-    )
-    train = np.setdiff1d(np.arange(len(targets)), val)
-    return {
-        split: DigitsImages(digits.images[idx], targets[idx], size, spec.mean, spec.std)
-        for split, idx in (("train", train), ("val", val))
-    }
 
 
 def epochs_for(num_images: int, batch_size: int, epochs: int, min_steps: int = 0) -> int:

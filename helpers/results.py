@@ -45,7 +45,7 @@ _RECIPE_ROOTS = (
     "helpers.models.load_backbone",
     "helpers.models.imagenet_indices",
     "helpers.recipes.COURSE_BATCH_SIZE",
-    "helpers.data.HYMENOPTERA_EXCLUDE",
+    "helpers.data.sources.HYMENOPTERA_EXCLUDE",
 )
 STUDY_ROOTS = {
     "hymenoptera": _RECIPE_ROOTS,

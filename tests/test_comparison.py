@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import comparison, features
+from helpers import comparison, data, features
 
 TARGETS = [0] * 40 + [1] * 20 + [2] * 10
 
@@ -409,7 +409,7 @@ def test_layer_probe_plot_says_how_many_seeds_a_point_is():
 
 def test_digit_examples_show_one_image_per_class(digits):
     fig = comparison.show_digit_examples(digits["train"])
-    assert [ax.get_title() for ax in fig.axes] == list(comparison.DIGITS_CLASSES)
+    assert [ax.get_title() for ax in fig.axes] == list(data.DIGITS_CLASSES)
 
 
 def test_faces_ship_with_scikit_image_and_split_by_seed():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import hashlib
 import os
 import zipfile
@@ -41,21 +41,21 @@ def test_data_dir_follows_environment(monkeypatch, tmp_path):
 
 
 def test_download_extracts_and_checks(monkeypatch, tmp_path, good_zip):
-    monkeypatch.setattr(data, "HYMENOPTERA_URL", good_zip.as_uri())
+    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", good_zip.as_uri())
     target = data.hymenoptera(tmp_path / "downloads")
     assert target == tmp_path / "downloads" / "hymenoptera_data"
     assert len(list((target / "val" / "bees").iterdir())) == 83
     # nothing else is left beside it: no zip, no temporary folder
     assert [p.name for p in (tmp_path / "downloads").iterdir()] == ["hymenoptera_data"]
     # a second call uses it as is, without touching the URL
-    monkeypatch.setattr(data, "HYMENOPTERA_URL", "file:///nonexistent.zip")
+    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", "file:///nonexistent.zip")
     assert data.hymenoptera(tmp_path / "downloads") == target
 
 
 def test_truncated_zip_leaves_nothing(monkeypatch, tmp_path, good_zip):
     cut = tmp_path / "cut.zip"
     cut.write_bytes(good_zip.read_bytes()[: good_zip.stat().st_size // 2])
-    monkeypatch.setattr(data, "HYMENOPTERA_URL", cut.as_uri())
+    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", cut.as_uri())
     root = tmp_path / "downloads"
     with pytest.raises(data.DatasetError, match="damaged"):
         data.hymenoptera(root)
@@ -65,7 +65,7 @@ def test_truncated_zip_leaves_nothing(monkeypatch, tmp_path, good_zip):
 def test_zip_slip_is_refused(monkeypatch, tmp_path):
     build_full_layout(tmp_path / "src")
     evil = make_zip(tmp_path / "src", tmp_path / "evil.zip", {"../escaped.txt": b"gotcha"})
-    monkeypatch.setattr(data, "HYMENOPTERA_URL", evil.as_uri())
+    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", evil.as_uri())
     root = tmp_path / "downloads"
     with pytest.raises(data.DatasetError, match="outside the target"):
         data.hymenoptera(root)
@@ -77,7 +77,7 @@ def test_incomplete_archive_is_refused(monkeypatch, tmp_path):
     folder = build_full_layout(tmp_path / "src")
     next((folder / "val" / "ants").iterdir()).unlink()
     monkeypatch.setattr(
-        data, "HYMENOPTERA_URL", make_zip(tmp_path / "src", tmp_path / "z.zip").as_uri()
+        data.sources, "HYMENOPTERA_URL", make_zip(tmp_path / "src", tmp_path / "z.zip").as_uri()
     )
     with pytest.raises(data.DatasetError, match="val/ants: 69 files, expected 70"):
         data.hymenoptera(tmp_path / "downloads")
@@ -85,7 +85,7 @@ def test_incomplete_archive_is_refused(monkeypatch, tmp_path):
 
 
 def test_unreachable_url_says_what_to_do(monkeypatch, tmp_path):
-    monkeypatch.setattr(data, "HYMENOPTERA_URL", (tmp_path / "missing.zip").as_uri())
+    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", (tmp_path / "missing.zip").as_uri())
     with pytest.raises(data.DatasetError, match="COURSE_DATA_DIR"):
         data.hymenoptera(tmp_path / "downloads")
     assert list((tmp_path / "downloads").iterdir()) == []
@@ -180,7 +180,7 @@ def test_decode_cache_sees_a_changed_file(tiny_dataset):
 def test_decode_cache_forgets_beyond_its_budget(tiny_dataset, monkeypatch):
     data.clear_decode_cache()
     one_photo = 40 * 30 * 3
-    monkeypatch.setattr(data, "DECODE_CACHE_BYTES", 5 * one_photo)
+    monkeypatch.setattr(data.photos, "DECODE_CACHE_BYTES", 5 * one_photo)
     datasets = data.image_datasets(tiny_dataset, size=64)  # 64 px: photos are kept 40x30
     assert len(datasets["train"]) + len(datasets["val"]) == 20
     assert data.decode_cache_info()["images"] == 5
@@ -246,7 +246,8 @@ def test_preprocessing_has_one_home_for_the_resize_ratio_and_the_interpolation(
 ):
     # A backbone that wants a 288 px short side before its 224 crop: every transform follows it,
     # the un-augmented train transform included (it used to hard-code 256/224).
-    wide = dataclasses.replace(models.backbone_spec("resnet18"), resize_size=288)
+    wide = copy.copy(models.backbone_spec("resnet18"))  # as if its weights' preset said 288
+    object.__setattr__(wide, "resize_size", 288)
     monkeypatch.setitem(models.BACKBONES, "wide", wide)
     for split in data.SPLITS:
         write_image(tmp_path / split / "ants" / "a.jpg", (200, 40, 40), size=(400, 300))
@@ -256,12 +257,12 @@ def test_preprocessing_has_one_home_for_the_resize_ratio_and_the_interpolation(
         resize = datasets[split].transform.transforms[0]
         assert resize.size == 288, split
     # One interpolation for every resize: the val resize, the train crop and the decode shrink.
-    monkeypatch.setattr(data, "INTERPOLATION", InterpolationMode.BICUBIC)
+    monkeypatch.setattr(data.preprocessing, "INTERPOLATION", InterpolationMode.BICUBIC)
     val = data.backbone_val_transform("resnet18").transforms[0]
     crop = data.train_transform(224, (0.5,) * 3, (0.5,) * 3).transforms[0]
     assert val.interpolation == crop.interpolation == InterpolationMode.BICUBIC
     photo = Image.radial_gradient("L").convert("RGB").resize((512, 512))
-    shrunk = data._decode(photo, 100)
+    shrunk = data.photos._decode(photo, 100)
     expected = photo.resize(shrunk.size, Image.Resampling.BICUBIC, reducing_gap=3.0)
     assert np.array_equal(np.asarray(shrunk), np.asarray(expected))
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib
 import textwrap
 import warnings
 
 import pytest
+from torchvision.transforms import InterpolationMode
 
 from helpers import data, fingerprint, models, recipes, results
 
@@ -78,9 +80,9 @@ def test_prose_keeps_the_fingerprint_and_code_reached_through_a_call_changes_it(
     [
         (recipes, "COURSE_HEAD_LR", recipes.COURSE_HEAD_LR * 2),  # a learning rate
         (recipes, "COURSE_BATCH_SIZE", recipes.COURSE_BATCH_SIZE * 2),  # the loaders
-        (data, "CROP_SCALE", (0.08, 1.0)),  # the train transform
-        (data, "INTERPOLATION", data.transforms.InterpolationMode.BICUBIC),  # every resize
-        (data, "HYMENOPTERA_EXCLUDE", ()),  # the photos
+        (data.preprocessing, "CROP_SCALE", (0.08, 1.0)),  # the train transform
+        (data.preprocessing, "INTERPOLATION", InterpolationMode.BICUBIC),  # every resize
+        (data.sources, "HYMENOPTERA_EXCLUDE", ()),  # the photos
     ],
 )
 def test_each_setting_that_moves_the_numbers_changes_both_studies(monkeypatch, module, name, value):
@@ -95,11 +97,13 @@ def test_code_that_trains_and_measures_is_covered():
     for name in (
         "training.fit",  # the loop
         "freezing.set_batchnorm_mode",  # BatchNorm modes
-        "data.train_transform",  # transforms
-        "data.val_transform",
-        "data.DecodedImageFolder",  # the data set
-        "data.dataloaders",  # the loaders
-        "models._build_efficientnet_lite0",  # the weights, through the backbone's spec
+        "data.preprocessing.train_transform",  # transforms
+        "data.preprocessing.val_transform",
+        "data.datasets.DecodedImageFolder",  # the data set
+        "data.loaders.dataloaders",  # the loaders
+        "models._load_efficientnet_lite0",  # the weights, through the backbone's spec
+        "models.BackboneSpec",  # how a spec builds its model (a method, not a field)
+        "models.library_config",  # where its input settings come from
     ):
         assert name in reached["code"], name
     strategies = fingerprint.reached(results.STUDY_ROOTS["strategies"])["code"]
@@ -113,7 +117,8 @@ def test_another_backbone_leaves_a_study_of_this_one_as_it_was(monkeypatch):
     monkeypatch.setitem(models.BACKBONES, "resnet18_copy", spec)
     assert results.study_fingerprint("hymenoptera") == before
     studied = models.BACKBONES[models.DEFAULT_BACKBONE]
-    moved = dataclasses.replace(studied, resize_size=studied.resize_size + 32)
+    moved = copy.copy(studied)  # as if the library's metadata said another resize size
+    object.__setattr__(moved, "resize_size", studied.resize_size + 32)
     monkeypatch.setitem(models.BACKBONES, models.DEFAULT_BACKBONE, moved)
     assert results.study_fingerprint("hymenoptera") != before
     wordier = dataclasses.replace(studied, description=studied.description + " Reworded.")

@@ -451,7 +451,7 @@ def test_memory_budget_switches_to_lazy_with_the_same_samples(tmp_path, monkeypa
     assert needed == 12 * 40 * 30 * 3  # photos smaller than the short side are not enlarged
     in_memory = data.folder_datasets(folder, size=48, memory_budget=needed)
     lazy = data.folder_datasets(folder, size=48, memory_budget=needed - 1)
-    monkeypatch.setattr(data, "MEMORY_BUDGET_BYTES", needed - 1)
+    monkeypatch.setattr(data.survey, "MEMORY_BUDGET_BYTES", needed - 1)
     assert isinstance(data.folder_datasets(folder, size=48)["val"], data.LazyImages)
     for split in data.SPLITS:
         assert isinstance(in_memory[split], data.DecodedImages)
@@ -468,19 +468,25 @@ def test_memory_budget_switches_to_lazy_with_the_same_samples(tmp_path, monkeypa
 )
 def test_lazy_loader_workers_give_the_same_batches(tmp_path, monkeypatch):
     folder = make_folder(tmp_path / "photos", per_class=6)
-    monkeypatch.setattr(data.multiprocessing, "get_start_method", lambda allow_none=False: "fork")
+    monkeypatch.setattr(
+        data.loaders.multiprocessing, "get_start_method", lambda allow_none=False: "fork"
+    )
     lazy = data.dataloaders(data.folder_datasets(folder, size=24, memory_budget=0), batch_size=5)
     in_memory = data.dataloaders(data.folder_datasets(folder, size=24), batch_size=5)
     assert lazy["val"].num_workers >= 1 and in_memory["val"].num_workers == 0
     lazy_val = torch.cat([images for images, _ in lazy["val"]])
     assert torch.equal(lazy_val, torch.cat([images for images, _ in in_memory["val"]]))
-    monkeypatch.setattr(data.multiprocessing, "get_start_method", lambda allow_none=False: "spawn")
+    monkeypatch.setattr(
+        data.loaders.multiprocessing, "get_start_method", lambda allow_none=False: "spawn"
+    )
     assert data.default_num_workers(lazy["val"].dataset) == 0
 
 
 def test_lazy_loader_workers_stay_within_the_cpu_limit(tmp_path, monkeypatch):
     lazy = data.folder_datasets(make_folder(tmp_path / "photos"), size=24, memory_budget=0)
-    monkeypatch.setattr(data.multiprocessing, "get_start_method", lambda allow_none=False: "fork")
+    monkeypatch.setattr(
+        data.loaders.multiprocessing, "get_start_method", lambda allow_none=False: "fork"
+    )
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)), raising=False)
     monkeypatch.setenv("CPU_LIMIT", "1")  # a JupyterHub server of 1 CPU on a 64-core machine
     assert data.default_num_workers(lazy["val"]) == 1
@@ -510,15 +516,15 @@ def test_pooled_folder_copies_without_links_and_stays_out_of_the_repo(
     def no_links(*args):
         raise OSError("symbolic links are not allowed here")
 
-    monkeypatch.setattr(data.os, "symlink", no_links)
-    monkeypatch.setattr(data.tempfile, "tempdir", str(tmp_path / "system-temp"))
+    monkeypatch.setattr(data.survey.os, "symlink", no_links)
+    monkeypatch.setattr(data.survey.tempfile, "tempdir", str(tmp_path / "system-temp"))
     pooled = data.pooled_folder(tiny_dataset)
     assert pooled.is_relative_to(tmp_path / "system-temp")
     copy = pooled / "bees" / "3.jpg"
     assert not copy.is_symlink()
     assert copy.read_bytes() == (tiny_dataset / "train" / "bees" / "3.jpg").read_bytes()
     assert data.pooled_folder(tiny_dataset) == pooled
-    repo = Path(data.__file__).resolve().parents[1]
+    repo = Path(data.__file__).resolve().parents[2]
     with pytest.raises(ValueError, match="inside the course's repository"):
         data.pooled_folder(tiny_dataset, repo / "data" / "pooled")
     with pytest.raises(ValueError, match="inside"):

@@ -69,3 +69,25 @@ def test_the_check_catches_an_upward_import(tmp_path):
 def test_the_readme_table_is_read_whole():
     assert LAYERS["anatomy"] == 0 and LAYERS["models"] == 1 and LAYERS["exercises"] == 9
     assert LAYERS["comparison"] == LAYERS["doctor"] == 7  # two modules in one row
+
+
+def test_the_data_package_imports_downward_too():
+    """helpers/data/ is layered inside as well: each module imports only those listed before it
+    in data.MODULES (preprocessing, sources, photos, datasets, survey, loaders)."""
+    from helpers import data
+
+    order = list(data.MODULES)
+    assert sorted(order) == sorted(p.stem for p in (HELPERS / "data").glob("[!_]*.py"))
+    wrong = []
+    for module in order:
+        tree = ast.parse((HELPERS / "data" / f"{module}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers.data"):
+                names = (
+                    [node.module.split(".")[2]]
+                    if node.module.count(".") >= 2
+                    else [alias.name for alias in node.names]
+                )
+                wrong += [f"{module} imports {name}" for name in names
+                          if order.index(name) >= order.index(module)]  # fmt: skip
+    assert not wrong, wrong

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import timm
 import torch
 import torchvision
 from torch import nn
 
-from helpers import data, models, training
+from helpers import data, freezing, models, recipes, training
 
 
 def test_unknown_backbone_lists_known_names():
@@ -101,6 +102,83 @@ def test_resnet18_offline_error_says_what_to_do(monkeypatch, tmp_path):
     )
     with pytest.raises(RuntimeError, match="efficientnet_lite0"):
         models.load_backbone("resnet18")
+
+
+def test_a_backbone_reads_its_input_from_its_library():
+    """Mean, std, sizes and interpolation come from timm's pretrained_cfg and torchvision's
+    weights preset, not from numbers typed into the spec."""
+    lite = models.BACKBONES["efficientnet_lite0"]
+    config = timm.models.get_pretrained_cfg("tf_efficientnet_lite0")
+    assert (lite.mean, lite.std, lite.interpolation) == (config.mean, config.std, "bicubic")
+    assert (lite.input_size, lite.resize_size) == (224, 256)  # 224 / crop_pct 0.875
+    resnet = models.BACKBONES["resnet18"]
+    preset = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.transforms()
+    assert resnet.mean == tuple(preset.mean) == models.IMAGENET_MEAN
+    assert (resnet.input_size, resnet.resize_size, resnet.interpolation) == (224, 256, "bilinear")
+    with pytest.raises(ValueError, match="'keras'"):
+        models.BackboneSpec("x", "x", "x", library="keras", architecture="x")
+
+
+def _third_backbone(library: str, tmp_path, monkeypatch) -> tuple[models.BackboneSpec, dict]:
+    """A backbone the course does not have, as one registry entry; its pretrained weights are a
+    checkpoint this test writes where the backbone's source says they are."""
+    if library == "timm":
+        reference = timm.create_model("mobilenetv3_small_050").state_dict()
+        checkpoint = tmp_path / "mobilenetv3_small_050.pth"
+        torch.save(reference, checkpoint)
+        spec = models.BackboneSpec(
+            name="mobilenetv3_small", description="MobileNetV3-Small 0.5 (timm)",
+            weights=f"a checkpoint file, {checkpoint}", library="timm",
+            architecture="mobilenetv3_small_050", early_groups=("conv_stem", "bn1", "blocks.0"),
+            load_weights=lambda model: model.load_state_dict(
+                torch.load(checkpoint, weights_only=True)),
+        )  # fmt: skip
+        return spec, reference
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # torchvision's own cache, pre-filled
+    weights = torchvision.models.MobileNet_V3_Small_Weights.IMAGENET1K_V1
+    reference = torchvision.models.mobilenet_v3_small(weights=None).state_dict()
+    checkpoint = tmp_path / "hub" / "checkpoints" / weights.url.rsplit("/", 1)[1]
+    checkpoint.parent.mkdir(parents=True)
+    torch.save(reference, checkpoint)
+    spec = models.BackboneSpec(
+        name="mobilenet_v3_small", description="MobileNetV3-Small (torchvision)",
+        weights="torchvision MobileNet_V3_Small_Weights.IMAGENET1K_V1", library="torchvision",
+        architecture="mobilenet_v3_small", torchvision_weights=str(weights),
+        early_groups=("features.0", "features.1"),
+    )  # fmt: skip
+    return spec, reference
+
+
+@pytest.mark.parametrize("library", ["timm", "torchvision"])
+def test_a_third_backbone_is_one_registry_entry(library, tmp_path, monkeypatch, tiny_dataset):
+    """Adding a backbone touches no file but the registry: the data's transforms, the head,
+    the early groups and the course recipe's first epoch all follow from the one entry."""
+    spec, reference = _third_backbone(library, tmp_path, monkeypatch)
+    monkeypatch.setitem(models.BACKBONES, spec.name, spec)
+    if library == "timm":
+        preset = timm.models.get_pretrained_cfg(spec.architecture).mean
+    else:
+        preset = torchvision.models.get_weight(spec.torchvision_weights).transforms().mean
+    assert spec.mean == tuple(preset) == models.IMAGENET_MEAN  # both use ImageNet's statistics
+    datasets = data.image_datasets(tiny_dataset, size=64, backbone=spec.name)
+    normalise = datasets["val"].transform.transforms[-1]
+    assert tuple(normalise.mean) == spec.mean
+    loaders = data.dataloaders(datasets, batch_size=4)
+    model, history = recipes.course_finetune(
+        loaders, backbone=spec.name, epochs=1, device="cpu", progress=False
+    )
+    head_path, head = models.find_head(model)
+    assert head_path == ("classifier" if library == "timm" else "classifier.3")
+    assert head.out_features == 2
+    # the ImageNet rows of ant and bee warm-started the head: no probe epochs, one fine-tune
+    assert [record.phase for record in history.records] == ["fine-tune"]
+    weights = model.state_dict()
+    first_layer = next(iter(reference))  # in an early group: frozen, still the checkpoint's
+    assert torch.equal(weights[first_layer], reference[first_layer])
+    groups = freezing.layer_groups(model)
+    frozen = [name for name, group in groups.items()
+              if not any(p.requires_grad for p in group.parameters())]  # fmt: skip
+    assert frozen == list(spec.early_groups)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,229 @@
+"""Where the course's data sets come from: the data folder, hymenoptera (download, extraction,
+checks) and scikit-learn's 8x8 digits. Notebooks 04 and 05."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.request
+import zipfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from torchvision import transforms
+from tqdm.auto import tqdm
+
+from helpers.models import DEFAULT_BACKBONE, backbone_spec
+
+HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
+
+
+DATASET_FOLDER = "hymenoptera_data"
+
+
+SPLITS = ("train", "val")
+
+
+CLASSES = ("ants", "bees")
+
+
+EXPECTED_COUNTS = {
+    ("train", "ants"): 124,
+    ("train", "bees"): 121,
+    ("val", "ants"): 70,
+    ("val", "bees"): 83,
+}
+
+
+# The one exclusion list of the hymenoptera photos, used by every notebook and study: the
+# placeholder "image not found" drawing among the ant photos (notebook 04 finds it).
+HYMENOPTERA_EXCLUDE = ("ants/imageNotFound.gif",)
+
+
+DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
+
+
+class DatasetError(RuntimeError):
+    """The data set is missing, incomplete or undownloadable; the message says what to do."""
+
+
+def data_dir() -> Path:
+    """Where the course keeps data: $COURSE_DATA_DIR if set, else `<repo>/data`."""
+    configured = os.environ.get(DATA_DIR_VARIABLE)
+    if configured:
+        return Path(configured).expanduser().resolve()
+    repo = _repository()
+    return repo / "data" if repo is not None else Path.cwd() / "data"
+
+
+def _repository() -> Path | None:
+    """The course's repository when helpers is installed from it (editable), else None."""
+    repo = Path(__file__).resolve().parents[2]  # helpers/data/sources.py -> the repository
+    return repo if (repo / "pyproject.toml").exists() else None
+
+
+def hymenoptera(root: str | Path | None = None, download: bool = True) -> Path:
+    """Path of `hymenoptera_data/` (train/val x ants/bees), downloading it once if needed.
+
+    root: the folder that holds (or will hold) `hymenoptera_data/`; default `data_dir()`.
+    The download goes to a temporary file, is extracted into a temporary folder (refusing
+    any entry that would land outside it), checked, and only then renamed into place, so an
+    interrupted or bad download never leaves a half-written `hymenoptera_data/`. Notebook 04.
+    """
+    root = Path(root) if root is not None else data_dir()
+    target = root / DATASET_FOLDER
+    if target.exists():
+        check_structure(target)
+        return target
+    url = HYMENOPTERA_URL  # looked up now, so a mirror or a test can point it elsewhere
+    if not download:
+        raise DatasetError(
+            f"The hymenoptera data set is not in {target}.\n"
+            f"Set {DATA_DIR_VARIABLE} to a folder that contains {DATASET_FOLDER}/, or call "
+            f"hymenoptera(download=True) to fetch it (45 MB) from {url}."
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    _download_and_extract(url, root, target)
+    return target
+
+
+def _download_and_extract(url: str, root: Path, target: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=root, prefix=".hymenoptera-download-") as scratch:
+        archive = Path(scratch) / "hymenoptera_data.zip"
+        _download(url, archive)
+        extracted = Path(scratch) / "extracted"
+        _safe_extract(archive, extracted)
+        candidate = extracted / DATASET_FOLDER
+        if not candidate.is_dir():
+            raise DatasetError(f"{url} does not contain a top-level {DATASET_FOLDER}/ folder.")
+        check_structure(candidate)
+        os.replace(candidate, target)
+
+
+def _download(url: str, destination: Path) -> None:
+    """Stream url to destination with a progress bar."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            total = int(response.headers.get("Content-Length") or 0) or None
+            with (
+                open(destination, "wb") as file,
+                tqdm(total=total, unit="B", unit_scale=True, desc="hymenoptera_data.zip") as bar,
+            ):
+                while chunk := response.read(1 << 20):
+                    file.write(chunk)
+                    bar.update(len(chunk))
+    except OSError as error:  # URLError is an OSError
+        raise DatasetError(
+            f"Could not download {url}: {error}.\nIf this machine is offline, download the zip "
+            f"elsewhere, unzip it into a folder, and set {DATA_DIR_VARIABLE} to that folder."
+        ) from error
+
+
+def _safe_extract(archive: Path, destination: Path) -> None:
+    """Extract a zip, refusing entries that would land outside destination."""
+    destination.mkdir()
+    base = destination.resolve()
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            for member in zf.infolist():
+                path = (base / member.filename).resolve()
+                if not path.is_relative_to(base):
+                    raise DatasetError(
+                        f"Refusing to extract {archive.name}: entry {member.filename!r} would be "
+                        "written outside the target folder."
+                    )
+            zf.extractall(base)
+    except (zipfile.BadZipFile, EOFError, zlib.error) as error:
+        raise DatasetError(
+            f"The downloaded archive is damaged ({error}); nothing was kept. "
+            "Run hymenoptera() again to download it afresh."
+        ) from error
+
+
+def check_structure(folder: Path) -> None:
+    """Raise DatasetError unless folder has train/val x ants/bees with the expected file counts."""
+    problems = []
+    for (split, cls), expected in EXPECTED_COUNTS.items():
+        class_dir = folder / split / cls
+        found = sum(1 for p in class_dir.iterdir() if p.is_file()) if class_dir.is_dir() else 0
+        if found != expected:
+            problems.append(f"{split}/{cls}: {found} files, expected {expected}")
+    if problems:
+        raise DatasetError(
+            f"{folder} is not a complete hymenoptera data set ({'; '.join(problems)}).\n"
+            "Delete that folder and call hymenoptera() to download it again, or point "
+            f"{DATA_DIR_VARIABLE} at a complete copy."
+        )
+
+
+# scikit-learn's 8x8 handwritten digits (bundled with scikit-learn: no download). Notebook 05.
+DIGITS_CLASSES = tuple(str(d) for d in range(10))
+DIGITS_MAX_VALUE = 16  # load_digits() pixels are counts 0..16 of ink in 4x4 blocks
+
+
+class DigitsImages(Dataset):
+    """scikit-learn's 8x8 handwritten digits as (3, size, size) images for an ImageNet backbone.
+
+    Yields (image, label): the grey 8x8 digit upscaled (bilinear) to size x size, copied to
+    three channels and normalised with the backbone's mean and std. Has classes, targets,
+    transform, mean, std, and a fingerprint of the pixels for the feature cache. Notebook 05.
+    """
+
+    def __init__(self, pixels: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
+        if pixels.ndim != 3 or pixels.shape[1:] != (8, 8) or len(pixels) != len(targets):
+            raise ValueError(f"pixels must be (N, 8, 8) with N labels, got {pixels.shape}")
+        grey = np.clip(pixels * (255 / DIGITS_MAX_VALUE), 0, 255).astype(np.uint8)
+        self.pixels = grey  # (N, 8, 8) uint8, for a baseline on raw pixels
+        self.images = [Image.fromarray(digit, mode="L") for digit in grey]
+        self.targets = [int(t) for t in targets]
+        self.classes = list(DIGITS_CLASSES)
+        self.mean, self.std = mean, std
+        self.transform = transforms.Compose(
+            [
+                transforms.Resize(size, interpolation=transforms.InterpolationMode.BILINEAR),
+                transforms.Grayscale(num_output_channels=3),
+                transforms.ToTensor(),
+                transforms.Normalize(mean, std),
+            ]
+        )
+        digest = hashlib.sha256(grey.tobytes())
+        digest.update(np.asarray(self.targets, dtype=np.int64).tobytes())
+        self.fingerprint = f"digits-{digest.hexdigest()}"
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.transform(self.images[index]), self.targets[index]
+
+
+def digits_datasets(
+    size: int = 64, val_per_class: int = 50, *, backbone: str = DEFAULT_BACKBONE, seed: int = 0
+) -> dict[str, DigitsImages]:
+    """{"train": ds, "val": ds} from sklearn's load_digits() (1,797 digits, no download).
+
+    val holds val_per_class digits of each class (a fixed, seeded draw), train the rest.
+    Images are upscaled to size x size: a modest size keeps the backbone cheap. Notebook 05.
+    """
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    spec = backbone_spec(backbone)
+    targets = digits.target
+    rng = np.random.default_rng(seed)
+    val = np.sort(
+        np.concatenate(
+            [rng.permutation(np.flatnonzero(targets == c))[:val_per_class] for c in range(10)]
+        )
+    )
+    train = np.setdiff1d(np.arange(len(targets)), val)
+    return {
+        split: DigitsImages(digits.images[idx], targets[idx], size, spec.mean, spec.std)
+        for split, idx in (("train", train), ("val", val))
+    }
