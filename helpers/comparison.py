@@ -12,7 +12,6 @@ every verdict from the one rule (results.compare). Notebook 05.
 
 from __future__ import annotations
 
-import hashlib
 import statistics
 import time
 from collections.abc import Mapping, Sequence
@@ -22,13 +21,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.ticker import FuncFormatter, NullFormatter
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Subset
-from torchvision import transforms
 
 from helpers import recipes, training
-from helpers.data import DigitsImages, digits_datasets
-from helpers.models import DEFAULT_BACKBONE, backbone_spec
+from helpers.data import FACES_CLASSES, DigitsImages, digits_datasets, faces_datasets
+from helpers.models import DEFAULT_BACKBONE
 from helpers.results import compare, leaders
 from helpers.viz import OKABE_ITO, imshow
 
@@ -696,70 +693,8 @@ def run_strategy(
     return _summary(history, time.perf_counter() - start, len(chosen))
 
 
-# A new data set for the matrix (notebook 05's exercise 6): scikit-image ships a subset of
-# Labeled Faces in the Wild, 100 grey 25x25 crops of faces and 100 of other parts of photos.
-FACES_CLASSES = ("face", "not a face")
-FACES_SIZE = DIGITS_SIZE  # the same modest upscaling as the digits
-FACES_VAL_PER_CLASS = 50  # half of the 200 crops validate: one crop = 1 point of accuracy
-
-
-class FacesImages(Dataset):
-    """Grey crops (N, h, w) uint8 as (3, size, size) images for an ImageNet backbone: upscaled
-    (bilinear), copied to three channels and normalised with the backbone's mean and std, as
-    DigitsImages does for the digits. Has pixels, classes, targets, transform and a fingerprint
-    for the feature cache. Notebook 05."""
-
-    def __init__(self, grey: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
-        if grey.ndim != 3 or grey.dtype != np.uint8 or len(grey) != len(targets):
-            raise ValueError(f"grey must be (N, h, w) uint8 with N labels, got {grey.shape}")
-        self.pixels = grey  # for the raw-pixel probe
-        self.images = [Image.fromarray(crop, mode="L") for crop in grey]
-        self.targets = [int(t) for t in targets]
-        self.classes = list(FACES_CLASSES)
-        self.mean, self.std = mean, std
-        self.transform = transforms.Compose([
-            transforms.Resize(size, interpolation=transforms.InterpolationMode.BILINEAR),
-            transforms.Grayscale(num_output_channels=3),
-            transforms.ToTensor(),
-            transforms.Normalize(mean, std),
-        ])  # fmt: skip
-        digest = hashlib.sha256(grey.tobytes())
-        digest.update(np.asarray(self.targets, dtype=np.int64).tobytes())
-        self.fingerprint = f"faces-{digest.hexdigest()}"
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.images[index]), self.targets[index]
-
-
-def faces_datasets(
-    size: int = FACES_SIZE, val_per_class: int = FACES_VAL_PER_CLASS, *,
-    backbone: str = DEFAULT_BACKBONE, seed: int = 0,
-) -> dict[str, FacesImages]:  # fmt: skip
-    """{"train": ds, "val": ds} from scikit-image's lfw_subset() (200 crops, no download):
-    val_per_class crops of each class drawn with seed, train the rest. Notebook 05."""
-    try:
-        from skimage.data import lfw_subset
-    except ImportError as error:  # pragma: no cover - scikit-image is in requirements.txt
-        raise ImportError(
-            "The faces data set ships with scikit-image: pip install scikit-image "
-            "(it is in the course's requirements.txt)."
-        ) from error
-    crops = lfw_subset()  # (200, 25, 25) floats in [0, 1]: the 100 faces first
-    grey = np.round(crops * 255).astype(np.uint8)
-    targets = np.repeat([0, 1], [100, len(crops) - 100])
-    rng = np.random.default_rng(seed)
-    val = np.sort(np.concatenate(
-        [rng.permutation(np.flatnonzero(targets == c))[:val_per_class] for c in (0, 1)]
-    ))  # fmt: skip
-    train = np.setdiff1d(np.arange(len(targets)), val)
-    spec = backbone_spec(backbone)
-    return {
-        split: FacesImages(grey[idx], targets[idx], size, spec.mean, spec.std)
-        for split, idx in (("train", train), ("val", val))
-    }
+# The faces (data.faces_datasets), notebook 05's exercise 6: upscaled as the digits are.
+FACES_SIZE = DIGITS_SIZE
 
 
 class FacesData(StudyData):
@@ -772,7 +707,9 @@ class FacesData(StudyData):
         self.similarity, self.backbone, self.cache_dir, self.seed = (
             "different", backbone, cache_dir, seed,
         )  # fmt: skip
-        self.augmented = self.plain = self.tutorial = faces_datasets(backbone=backbone, seed=seed)
+        self.augmented = self.plain = self.tutorial = faces_datasets(
+            FACES_SIZE, backbone=backbone, seed=seed
+        )
         self.size_px, self.batch_size = FACES_SIZE, DIGITS_BATCH_SIZE
         self.targets = list(self.plain["train"].targets)
         self.num_classes = len(FACES_CLASSES)

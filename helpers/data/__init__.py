@@ -4,7 +4,8 @@ One module per concern, each importing only the ones listed before it (MODULES, 
 tests/test_layering.py):
 
 - preprocessing: how a photo becomes a backbone's input (transforms, resize ratio, interpolation);
-- sources: the data folder and the data sets the course ships or downloads (hymenoptera, digits);
+- sources: the data folder and the data sets the course ships or downloads (hymenoptera; the
+  digits and faces bundled with scikit-learn and scikit-image);
 - photos: which files are photos, decoding them (load_photo) and the decode cache;
 - datasets: data sets of photos on disk (decoded once) and the hymenoptera train/val sets;
 - survey: a learner's own folder: the survey before training, the split, bad photos;
@@ -54,14 +55,19 @@ from helpers.data.sources import (
     DIGITS_CLASSES,
     DIGITS_MAX_VALUE,
     EXPECTED_COUNTS,
+    FACES_CLASSES,
+    FACES_VAL_PER_CLASS,
     HYMENOPTERA_EXCLUDE,
     HYMENOPTERA_URL,
     SPLITS,
     DatasetError,
     DigitsImages,
+    FacesImages,
+    GreyImages,
     check_structure,
     data_dir,
     digits_datasets,
+    faces_datasets,
     hymenoptera,
 )
 from helpers.data.survey import (
@@ -78,6 +84,11 @@ from helpers.data.survey import (
 )
 
 __all__ = [
+    "FACES_CLASSES",
+    "FACES_VAL_PER_CLASS",
+    "FacesImages",
+    "GreyImages",
+    "faces_datasets",
     "DIGITS_CLASSES",
     "DIGITS_MAX_VALUE",
     "DigitsImages",

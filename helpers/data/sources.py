@@ -162,27 +162,35 @@ def check_structure(folder: Path) -> None:
         )
 
 
-# scikit-learn's 8x8 handwritten digits (bundled with scikit-learn: no download). Notebook 05.
+# Small grey images bundled with scikit-learn and scikit-image (no download), for data far from
+# ImageNet's photos. Notebook 05.
 DIGITS_CLASSES = tuple(str(d) for d in range(10))
 DIGITS_MAX_VALUE = 16  # load_digits() pixels are counts 0..16 of ink in 4x4 blocks
+# scikit-image's subset of Labeled Faces in the Wild: 100 grey 25x25 crops of faces and 100 of
+# other parts of the same photos (notebook 05's exercise 6 adds it to the decision matrix).
+FACES_CLASSES = ("face", "not a face")
+FACES_VAL_PER_CLASS = 50  # half of the 200 crops validate: one crop = 1 point of accuracy
 
 
-class DigitsImages(Dataset):
-    """scikit-learn's 8x8 handwritten digits as (3, size, size) images for an ImageNet backbone.
+class GreyImages(Dataset):
+    """Small grey images (N, h, w) uint8 as (3, size, size) inputs for an ImageNet backbone.
 
-    Yields (image, label): the grey 8x8 digit upscaled (bilinear) to size x size, copied to
-    three channels and normalised with the backbone's mean and std. Has classes, targets,
-    transform, mean, std, and a fingerprint of the pixels for the feature cache. Notebook 05.
+    Yields (image, label): each image upscaled (bilinear) to size x size, copied to three
+    channels and normalised with the backbone's mean and std. Has pixels (for a baseline on raw
+    pixels), classes, targets, transform, mean, std, and a fingerprint of the pixels for the
+    feature cache, named after the data set. The digits and the faces are two of them.
     """
 
-    def __init__(self, pixels: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
-        if pixels.ndim != 3 or pixels.shape[1:] != (8, 8) or len(pixels) != len(targets):
-            raise ValueError(f"pixels must be (N, 8, 8) with N labels, got {pixels.shape}")
-        grey = np.clip(pixels * (255 / DIGITS_MAX_VALUE), 0, 255).astype(np.uint8)
-        self.pixels = grey  # (N, 8, 8) uint8, for a baseline on raw pixels
-        self.images = [Image.fromarray(digit, mode="L") for digit in grey]
+    def __init__(
+        self, grey: np.ndarray, targets: Sequence[int], classes: Sequence[str], size: int,
+        mean, std, name: str,
+    ) -> None:  # fmt: skip
+        if grey.ndim != 3 or grey.dtype != np.uint8 or len(grey) != len(targets):
+            raise ValueError(f"grey must be (N, h, w) uint8 with N labels, got {grey.shape}")
+        self.pixels = grey
+        self.images = [Image.fromarray(image, mode="L") for image in grey]
         self.targets = [int(t) for t in targets]
-        self.classes = list(DIGITS_CLASSES)
+        self.classes = list(classes)
         self.mean, self.std = mean, std
         self.transform = transforms.Compose(
             [
@@ -194,13 +202,46 @@ class DigitsImages(Dataset):
         )
         digest = hashlib.sha256(grey.tobytes())
         digest.update(np.asarray(self.targets, dtype=np.int64).tobytes())
-        self.fingerprint = f"digits-{digest.hexdigest()}"
+        self.fingerprint = f"{name}-{digest.hexdigest()}"
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
         return self.transform(self.images[index]), self.targets[index]
+
+
+class DigitsImages(GreyImages):
+    """scikit-learn's 8x8 handwritten digits (pixels: (N, 8, 8) ink counts 0..16) as
+    GreyImages. Notebook 05."""
+
+    def __init__(self, pixels: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
+        if pixels.ndim != 3 or pixels.shape[1:] != (8, 8) or len(pixels) != len(targets):
+            raise ValueError(f"pixels must be (N, 8, 8) with N labels, got {pixels.shape}")
+        grey = np.clip(pixels * (255 / DIGITS_MAX_VALUE), 0, 255).astype(np.uint8)
+        super().__init__(grey, targets, DIGITS_CLASSES, size, mean, std, name="digits")
+
+
+class FacesImages(GreyImages):
+    """scikit-image's face and not-a-face crops (grey: (N, 25, 25) uint8) as GreyImages.
+    Notebook 05."""
+
+    def __init__(self, grey: np.ndarray, targets: Sequence[int], size: int, mean, std) -> None:
+        super().__init__(grey, targets, FACES_CLASSES, size, mean, std, name="faces")
+
+
+def _seeded_split(targets: np.ndarray, val_per_class: int, seed: int):
+    """(train indices, val indices): val_per_class of each class drawn with seed, train the rest."""
+    rng = np.random.default_rng(seed)
+    val = np.sort(
+        np.concatenate(
+            [
+                rng.permutation(np.flatnonzero(targets == c))[:val_per_class]
+                for c in np.unique(targets)
+            ]  # fmt: skip
+        )
+    )
+    return np.setdiff1d(np.arange(len(targets)), val), val
 
 
 def digits_datasets(
@@ -215,15 +256,32 @@ def digits_datasets(
 
     digits = load_digits()
     spec = backbone_spec(backbone)
-    targets = digits.target
-    rng = np.random.default_rng(seed)
-    val = np.sort(
-        np.concatenate(
-            [rng.permutation(np.flatnonzero(targets == c))[:val_per_class] for c in range(10)]
-        )
-    )
-    train = np.setdiff1d(np.arange(len(targets)), val)
+    train, val = _seeded_split(digits.target, val_per_class, seed)
     return {
-        split: DigitsImages(digits.images[idx], targets[idx], size, spec.mean, spec.std)
+        split: DigitsImages(digits.images[idx], digits.target[idx], size, spec.mean, spec.std)
+        for split, idx in (("train", train), ("val", val))
+    }
+
+
+def faces_datasets(
+    size: int = 48, val_per_class: int = FACES_VAL_PER_CLASS, *,
+    backbone: str = DEFAULT_BACKBONE, seed: int = 0,
+) -> dict[str, FacesImages]:  # fmt: skip
+    """{"train": ds, "val": ds} from scikit-image's lfw_subset() (200 crops, no download):
+    val_per_class crops of each class drawn with seed, train the rest. Notebook 05."""
+    try:
+        from skimage.data import lfw_subset
+    except ImportError as error:  # pragma: no cover - scikit-image is in requirements.txt
+        raise ImportError(
+            "The faces data set ships with scikit-image: pip install scikit-image "
+            "(it is in the course's requirements.txt)."
+        ) from error
+    crops = lfw_subset()  # (200, 25, 25) floats in [0, 1]: the 100 faces first
+    grey = np.round(crops * 255).astype(np.uint8)
+    targets = np.repeat([0, 1], [100, len(crops) - 100])
+    train, val = _seeded_split(targets, val_per_class, seed)
+    spec = backbone_spec(backbone)
+    return {
+        split: FacesImages(grey[idx], targets[idx], size, spec.mean, spec.std)
         for split, idx in (("train", train), ("val", val))
     }
