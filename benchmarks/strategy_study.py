@@ -85,17 +85,39 @@ def run_cell(
     }
 
 
-def verify(path: Path, seed: int, cells: list[str], strategies: list[str] | None) -> None:
-    """Run seed of each strategy in cells again; restamp the table if every epoch matches."""
+def verify(
+    path: Path,
+    seed: int,
+    cells: list[str],
+    strategies: list[str] | None,
+    record: Path | None = None,
+    against: Path | None = None,
+) -> None:
+    """Run seed of each strategy in cells again; restamp the table if every epoch matches.
+
+    record: also write the runs to this file. against: compare with a file record wrote (the
+    same seed run by earlier code on this machine) instead of the table: for runs that another
+    CPU computes in another floating-point order, where only the code, not the machine, is on
+    trial. The restamp then says so.
+    """
     saved = json.loads(path.read_text())
     index = saved["seeds"].index(seed)
-    differs, checked = [], []
+    reference = json.loads(against.read_text()) if against else None
+    differs, checked, recorded = [], [], {}
     for cell in cells:
         size, similarity = cell.split()
         study = comparison.StudyData(similarity)
         for strategy in strategies or comparison.STUDY_STRATEGIES[similarity]:
             now = comparison.run_strategy(study, size, strategy, seed)
-            then = saved["cells"][cell]["runs"][strategy][index]
+            recorded.setdefault(cell, {})[strategy] = now
+            if record:
+                record.write_text(
+                    json.dumps({"commit": _commit(), "seed": seed, "runs": recorded}, indent=1)
+                )
+            if reference:
+                then = reference["runs"][cell][strategy]
+            else:
+                then = saved["cells"][cell]["runs"][strategy][index]
             keys = ("val_accuracy", "final", "best") if now["epochs"] else ("final",)
             same = all(now[key] == then[key] for key in keys)
             if not same:
@@ -106,13 +128,26 @@ def verify(path: Path, seed: int, cells: list[str], strategies: list[str] | None
         raise SystemExit("not restamped; the numbers moved:\n" + "\n".join(differs))
     old = saved["meta"]["recipe_fingerprint"]
     saved["meta"].update({key: value for key, value in results.study_meta("strategies").items()})
+    if reference:
+        against_table = [
+            f"{cell}, {strategy}: {reference['runs'][cell][strategy]['final']} (table "
+            f"{saved['cells'][cell]['runs'][strategy][index]['final']})"
+            for cell in reference["runs"]
+            for strategy in reference["runs"][cell]
+        ]
+        what = (
+            f"every epoch's val accuracy identical to seed {seed} run on this machine by the code"
+            f" of commit {reference['commit']} (which this machine computes in another "
+            f"floating-point order than the table's: final {'; '.join(against_table)})"
+        )
+    else:
+        what = "every epoch's val accuracy identical to the table"
     saved["meta"].setdefault("verified", []).append(
         {
             "commit": _commit(),
             "date": datetime.date.today().isoformat(),
             "previous_fingerprint": old,
-            "checked": f"seed {seed}, every epoch's val accuracy identical to the table: "
-            + "; ".join(checked),
+            "checked": f"seed {seed}, {what}: " + "; ".join(checked),
         }
     )
     path.write_text(json.dumps(saved, indent=1) + "\n")
@@ -158,11 +193,18 @@ def main() -> None:
         help="run this seed of --cells (and --strategies) again and restamp the table with "
         "today's fingerprint if every epoch matches it; otherwise say what differs",
     )
+    parser.add_argument("--record", type=Path, help="with --verify: also write the runs here")
+    parser.add_argument(
+        "--against",
+        type=Path,
+        help="with --verify: compare with runs --record wrote (earlier code, this machine) "
+        "instead of the table, for runs this CPU computes in another floating-point order",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.verify is not None:
-        verify(args.out, args.verify, args.cells, args.strategies)
+        verify(args.out, args.verify, args.cells, args.strategies, args.record, args.against)
         return
     started = time.perf_counter()
     table = {"seeds": args.seeds, "cells": {}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import os
 import zipfile
@@ -33,6 +34,11 @@ def good_zip(tmp_path) -> Path:
     return make_zip(tmp_path / "src", tmp_path / "hymenoptera_data.zip")
 
 
+def _serve(monkeypatch, url: str) -> None:
+    """Point the hymenoptera source at url (a file the test wrote) instead of the internet."""
+    monkeypatch.setattr(data.sources, "HYMENOPTERA", dataclasses.replace(data.HYMENOPTERA, url=url))
+
+
 def test_data_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     assert data.data_dir() == tmp_path.resolve()
@@ -41,21 +47,21 @@ def test_data_dir_follows_environment(monkeypatch, tmp_path):
 
 
 def test_download_extracts_and_checks(monkeypatch, tmp_path, good_zip):
-    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", good_zip.as_uri())
+    _serve(monkeypatch, good_zip.as_uri())
     target = data.hymenoptera(tmp_path / "downloads")
     assert target == tmp_path / "downloads" / "hymenoptera_data"
     assert len(list((target / "val" / "bees").iterdir())) == 83
     # nothing else is left beside it: no zip, no temporary folder
     assert [p.name for p in (tmp_path / "downloads").iterdir()] == ["hymenoptera_data"]
     # a second call uses it as is, without touching the URL
-    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", "file:///nonexistent.zip")
+    _serve(monkeypatch, "file:///nonexistent.zip")
     assert data.hymenoptera(tmp_path / "downloads") == target
 
 
 def test_truncated_zip_leaves_nothing(monkeypatch, tmp_path, good_zip):
     cut = tmp_path / "cut.zip"
     cut.write_bytes(good_zip.read_bytes()[: good_zip.stat().st_size // 2])
-    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", cut.as_uri())
+    _serve(monkeypatch, cut.as_uri())
     root = tmp_path / "downloads"
     with pytest.raises(data.DatasetError, match="damaged"):
         data.hymenoptera(root)
@@ -65,7 +71,7 @@ def test_truncated_zip_leaves_nothing(monkeypatch, tmp_path, good_zip):
 def test_zip_slip_is_refused(monkeypatch, tmp_path):
     build_full_layout(tmp_path / "src")
     evil = make_zip(tmp_path / "src", tmp_path / "evil.zip", {"../escaped.txt": b"gotcha"})
-    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", evil.as_uri())
+    _serve(monkeypatch, evil.as_uri())
     root = tmp_path / "downloads"
     with pytest.raises(data.DatasetError, match="outside the target"):
         data.hymenoptera(root)
@@ -76,16 +82,14 @@ def test_zip_slip_is_refused(monkeypatch, tmp_path):
 def test_incomplete_archive_is_refused(monkeypatch, tmp_path):
     folder = build_full_layout(tmp_path / "src")
     next((folder / "val" / "ants").iterdir()).unlink()
-    monkeypatch.setattr(
-        data.sources, "HYMENOPTERA_URL", make_zip(tmp_path / "src", tmp_path / "z.zip").as_uri()
-    )
+    _serve(monkeypatch, make_zip(tmp_path / "src", tmp_path / "z.zip").as_uri())
     with pytest.raises(data.DatasetError, match="val/ants: 69 files, expected 70"):
         data.hymenoptera(tmp_path / "downloads")
     assert list((tmp_path / "downloads").iterdir()) == []
 
 
 def test_unreachable_url_says_what_to_do(monkeypatch, tmp_path):
-    monkeypatch.setattr(data.sources, "HYMENOPTERA_URL", (tmp_path / "missing.zip").as_uri())
+    _serve(monkeypatch, (tmp_path / "missing.zip").as_uri())
     with pytest.raises(data.DatasetError, match="COURSE_DATA_DIR"):
         data.hymenoptera(tmp_path / "downloads")
     assert list((tmp_path / "downloads").iterdir()) == []

@@ -18,37 +18,24 @@ from helpers.data import preprocessing
 from helpers.data.sources import SPLITS
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
-
-
 # A learner's folder (survey_folder, folder_datasets). HEIC is listed so that it is skipped with
 # advice rather than as "not a photo": PIL reads it only with the pillow-heif plug-in.
 PHOTO_SUFFIXES = (*IMAGE_SUFFIXES, ".avif", ".heic", ".heif")
-
-
 HEIC_SUFFIXES = (".heic", ".heif")
-
-
 SYSTEM_FILES = {
     ".ds_store": "macOS folder settings",
     "thumbs.db": "a Windows thumbnail cache",
     "ehthumbs.db": "a Windows thumbnail cache",
     "desktop.ini": "Windows folder settings",
 }
-
-
 SYSTEM_FOLDERS = ("__MACOSX",)  # what macOS's "Compress" adds to a zip
-
-
 DECODE_CACHE_BYTES = 2 * 1024**3  # the decode cache forgets the least recently used beyond this
-
-
 # Decoding. Measured on 2 CPU cores (benchmarks/decode_cache.py, 2026-11-24): one pass over the
 # 245 hymenoptera training photos takes 0.14 s from memory against 0.47 s when every file is
 # decoded again each epoch, as torchvision's ImageFolder does (3.4x), after a one-off 0.84 s
 # decode. Most photos here are small, so data loading is a few percent of a training epoch
 # either way (the model's forward and backward take about 25 s); the gain matters most when the
 # model is cheap: cached features, a GPU, or larger photos.
-
 # The PIL filter of each torchvision interpolation: the shrink on decoding resizes as the
 # transforms do (preprocessing.INTERPOLATION).
 _PIL_RESAMPLING = {
@@ -56,22 +43,12 @@ _PIL_RESAMPLING = {
     transforms.InterpolationMode.BICUBIC: Image.Resampling.BICUBIC,
 }
 _ORIENTATION = ExifTags.Base.Orientation
-
-
 _SIXTEEN_BIT_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
-
-
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
-
-
 # (path, short_side) -> (file size, modification time in ns, image); least recently used first.
 _decoded: OrderedDict[tuple[str, int], tuple[int, int, Image.Image]] = OrderedDict()
-
-
 # path -> (size, mtime_ns, what the survey saw: a survey._Probe), forgotten with the photos
 _probed: dict[str, tuple[int, int, object]] = {}
-
-
 _cache_counts = {"hits": 0, "misses": 0, "bytes": 0}
 
 

@@ -10,16 +10,10 @@ from helpers.models import backbone_spec
 # RandomResizedCrop keeps 35-100% of a photo's area (torchvision's default is 8-100%): on
 # 224 px photos of small insects an 8% crop often shows no insect at all. Notebook 04 measures it.
 CROP_SCALE = (0.35, 1.0)
-
-
 # The PyTorch tutorial's transforms: RandomResizedCrop(224) at torchvision's default scale,
 # cropped from the full-resolution photo; Resize(256) and CenterCrop(224) for validation.
 TUTORIAL_CROP_SCALE = (0.08, 1.0)
-
-
 TUTORIAL_RESIZE_SIZE = 256
-
-
 # How every photo is resized, for every backbone: bilinear. timm's config for
 # tf_efficientnet_lite0 names bicubic; benchmarks/interpolation.py measured both on ImageNet's
 # own head: 389 of 397 hymenoptera photos right either way (the very same photos), and bilinear

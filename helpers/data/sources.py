@@ -1,5 +1,6 @@
-"""Where the course's data sets come from: the data folder, hymenoptera (download, extraction,
-checks) and scikit-learn's 8x8 digits. Notebooks 04 and 05."""
+"""Where the course's data sets come from: the data folder; photos that download once as a zip
+(FolderSource: hymenoptera), and small grey images bundled with scikit-learn and scikit-image
+(the digits, the faces). Notebooks 04 and 05."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import tempfile
 import urllib.request
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,31 +22,6 @@ from torchvision import transforms
 from tqdm.auto import tqdm
 
 from helpers.models import DEFAULT_BACKBONE, backbone_spec
-
-HYMENOPTERA_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
-
-
-DATASET_FOLDER = "hymenoptera_data"
-
-
-SPLITS = ("train", "val")
-
-
-CLASSES = ("ants", "bees")
-
-
-EXPECTED_COUNTS = {
-    ("train", "ants"): 124,
-    ("train", "bees"): 121,
-    ("val", "ants"): 70,
-    ("val", "bees"): 83,
-}
-
-
-# The one exclusion list of the hymenoptera photos, used by every notebook and study: the
-# placeholder "image not found" drawing among the ant photos (notebook 04 finds it).
-HYMENOPTERA_EXCLUDE = ("ants/imageNotFound.gif",)
-
 
 DATA_DIR_VARIABLE = "COURSE_DATA_DIR"
 
@@ -68,42 +45,112 @@ def _repository() -> Path | None:
     return repo if (repo / "pyproject.toml").exists() else None
 
 
-def hymenoptera(root: str | Path | None = None, download: bool = True) -> Path:
-    """Path of `hymenoptera_data/` (train/val x ants/bees), downloading it once if needed.
+@dataclass(frozen=True)
+class FolderSource:
+    """A data set of photos in class folders that downloads once, as a zip: where it comes
+    from, what a complete copy holds, and which files the course leaves out.
 
-    root: the folder that holds (or will hold) `hymenoptera_data/`; default `data_dir()`.
-    The download goes to a temporary file, is extracted into a temporary folder (refusing
-    any entry that would land outside it), checked, and only then renamed into place, so an
-    interrupted or bad download never leaves a half-written `hymenoptera_data/`. Notebook 04.
+    name: how messages call it, and the function that finds it (hymenoptera()); url: the zip;
+    folder: the folder the zip holds, and its name under the data folder; counts: {(split,
+    class): number of files} of a complete copy; megabytes: the download's size, for messages;
+    exclude: files every notebook and study leaves out, relative to a split
+    ("ants/imageNotFound.gif"). Adding a data set of photos is one FolderSource; find()
+    downloads and checks it, data.image_datasets() reads it.
     """
-    root = Path(root) if root is not None else data_dir()
-    target = root / DATASET_FOLDER
-    if target.exists():
-        check_structure(target)
+
+    name: str
+    url: str
+    folder: str
+    counts: Mapping[tuple[str, str], int]
+    megabytes: float
+    exclude: tuple[str, ...] = ()
+
+    @property
+    def splits(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(split for split, _ in self.counts))
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(cls for _, cls in self.counts))
+
+    def find(self, root: str | Path | None = None, download: bool = True) -> Path:
+        """Path of the data set's folder under root (default data_dir()), downloading it once.
+
+        The download goes to a temporary file, is extracted into a temporary folder (refusing
+        any entry that would land outside it), checked, and only then renamed into place, so
+        an interrupted or bad download never leaves a half-written folder.
+        """
+        root = Path(root) if root is not None else data_dir()
+        target = root / self.folder
+        if target.exists():
+            self.check(target)
+            return target
+        if not download:
+            raise DatasetError(
+                f"The {self.name} data set is not in {target}.\n"
+                f"Set {DATA_DIR_VARIABLE} to a folder that contains {self.folder}/, or call "
+                f"{self.name}(download=True) to fetch it ({self.megabytes:.0f} MB) from {self.url}."
+            )
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root, prefix=f".{self.name}-download-") as scratch:
+            archive = Path(scratch) / Path(self.url).name
+            _download(self.url, archive)
+            extracted = Path(scratch) / "extracted"
+            _safe_extract(archive, extracted, again=f"{self.name}()")
+            candidate = extracted / self.folder
+            if not candidate.is_dir():
+                raise DatasetError(f"{self.url} holds no top-level {self.folder}/ folder.")
+            self.check(candidate)
+            os.replace(candidate, target)
         return target
-    url = HYMENOPTERA_URL  # looked up now, so a mirror or a test can point it elsewhere
-    if not download:
-        raise DatasetError(
-            f"The hymenoptera data set is not in {target}.\n"
-            f"Set {DATA_DIR_VARIABLE} to a folder that contains {DATASET_FOLDER}/, or call "
-            f"hymenoptera(download=True) to fetch it (45 MB) from {url}."
-        )
-    root.mkdir(parents=True, exist_ok=True)
-    _download_and_extract(url, root, target)
-    return target
+
+    def check(self, folder: Path) -> None:
+        """Raise DatasetError unless folder holds every split and class with its file count."""
+        problems = []
+        for (split, cls), expected in self.counts.items():
+            class_dir = folder / split / cls
+            found = sum(1 for p in class_dir.iterdir() if p.is_file()) if class_dir.is_dir() else 0
+            if found != expected:
+                problems.append(f"{split}/{cls}: {found} files, expected {expected}")
+        if problems:
+            raise DatasetError(
+                f"{folder} is not a complete {self.name} data set ({'; '.join(problems)}).\n"
+                f"Delete that folder and call {self.name}() to download it again, or point "
+                f"{DATA_DIR_VARIABLE} at a complete copy."
+            )
 
 
-def _download_and_extract(url: str, root: Path, target: Path) -> None:
-    with tempfile.TemporaryDirectory(dir=root, prefix=".hymenoptera-download-") as scratch:
-        archive = Path(scratch) / "hymenoptera_data.zip"
-        _download(url, archive)
-        extracted = Path(scratch) / "extracted"
-        _safe_extract(archive, extracted)
-        candidate = extracted / DATASET_FOLDER
-        if not candidate.is_dir():
-            raise DatasetError(f"{url} does not contain a top-level {DATASET_FOLDER}/ folder.")
-        check_structure(candidate)
-        os.replace(candidate, target)
+# The PyTorch tutorial's ants and bees (notebook 04 on): 397 photos in train/val x ants/bees.
+HYMENOPTERA = FolderSource(
+    name="hymenoptera",
+    url="https://download.pytorch.org/tutorial/hymenoptera_data.zip",
+    folder="hymenoptera_data",
+    counts={
+        ("train", "ants"): 124,
+        ("train", "bees"): 121,
+        ("val", "ants"): 70,
+        ("val", "bees"): 83,
+    },  # fmt: skip
+    megabytes=45,
+    # The one exclusion list of the hymenoptera photos, used by every notebook and study: the
+    # placeholder "image not found" drawing among the ant photos (notebook 04 finds it).
+    exclude=("ants/imageNotFound.gif",),
+)
+# Its facts under the names notebooks and tests use.
+HYMENOPTERA_URL, DATASET_FOLDER = HYMENOPTERA.url, HYMENOPTERA.folder
+SPLITS, CLASSES = HYMENOPTERA.splits, HYMENOPTERA.classes
+EXPECTED_COUNTS, HYMENOPTERA_EXCLUDE = dict(HYMENOPTERA.counts), HYMENOPTERA.exclude
+
+
+def hymenoptera(root: str | Path | None = None, download: bool = True) -> Path:
+    """Path of `hymenoptera_data/` (train/val x ants/bees) under root (default data_dir()),
+    downloading it once (45 MB) if needed: HYMENOPTERA.find. Notebook 04."""
+    return HYMENOPTERA.find(root, download)
+
+
+def check_structure(folder: Path) -> None:
+    """Raise DatasetError unless folder is a complete hymenoptera data set (HYMENOPTERA.check)."""
+    HYMENOPTERA.check(folder)
 
 
 def _download(url: str, destination: Path) -> None:
@@ -113,7 +160,7 @@ def _download(url: str, destination: Path) -> None:
             total = int(response.headers.get("Content-Length") or 0) or None
             with (
                 open(destination, "wb") as file,
-                tqdm(total=total, unit="B", unit_scale=True, desc="hymenoptera_data.zip") as bar,
+                tqdm(total=total, unit="B", unit_scale=True, desc=destination.name) as bar,
             ):
                 while chunk := response.read(1 << 20):
                     file.write(chunk)
@@ -125,7 +172,7 @@ def _download(url: str, destination: Path) -> None:
         ) from error
 
 
-def _safe_extract(archive: Path, destination: Path) -> None:
+def _safe_extract(archive: Path, destination: Path, again: str) -> None:
     """Extract a zip, refusing entries that would land outside destination."""
     destination.mkdir()
     base = destination.resolve()
@@ -142,24 +189,8 @@ def _safe_extract(archive: Path, destination: Path) -> None:
     except (zipfile.BadZipFile, EOFError, zlib.error) as error:
         raise DatasetError(
             f"The downloaded archive is damaged ({error}); nothing was kept. "
-            "Run hymenoptera() again to download it afresh."
+            f"Run {again} again to download it afresh."
         ) from error
-
-
-def check_structure(folder: Path) -> None:
-    """Raise DatasetError unless folder has train/val x ants/bees with the expected file counts."""
-    problems = []
-    for (split, cls), expected in EXPECTED_COUNTS.items():
-        class_dir = folder / split / cls
-        found = sum(1 for p in class_dir.iterdir() if p.is_file()) if class_dir.is_dir() else 0
-        if found != expected:
-            problems.append(f"{split}/{cls}: {found} files, expected {expected}")
-    if problems:
-        raise DatasetError(
-            f"{folder} is not a complete hymenoptera data set ({'; '.join(problems)}).\n"
-            "Delete that folder and call hymenoptera() to download it again, or point "
-            f"{DATA_DIR_VARIABLE} at a complete copy."
-        )
 
 
 # Small grey images bundled with scikit-learn and scikit-image (no download), for data far from

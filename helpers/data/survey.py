@@ -34,17 +34,9 @@ from helpers.files import shown
 from helpers.models import DEFAULT_BACKBONE
 
 FEW_IMAGES = 10  # survey_folder warns about a class with fewer photos than this
-
-
 IMBALANCE_RATIO = 3.0  # ... about a largest/smallest class ratio above this
-
-
 TINY_SIDE = 32  # ... and about photos whose short side is below this (pixels)
-
-
 PROBE_SIDE = 32  # the survey decodes every photo this small, to prove that it decodes
-
-
 # Decoding every photo once into memory suits hundreds or a few thousand photos. Above this
 # estimated decoded size, folder_datasets decodes each photo when it is used instead.
 MEMORY_BUDGET_BYTES = 2 * 1024**3
