@@ -16,6 +16,10 @@ def test_weights_facts(capsys):
     top1, top5 = meta["_metrics"]["ImageNet-1K"]["acc@1"], meta["_metrics"]["ImageNet-1K"]["acc@5"]
     assert nb02b.check_weights_facts((top5, meta["_file_size"])) is True
     assert capsys.readouterr().out.startswith("Correct:")
+    rounded = (round(top5, 1), round(meta["_file_size"], 1))  # as a reader copies them
+    assert nb02b.check_weights_facts(rounded) is True
+    assert nb02b.check_weights_facts((top5 + 0.1, meta["_file_size"])) is False
+    capsys.readouterr()
     assert nb02b.check_weights_facts((top1, meta["_file_size"])) is False
     assert "top-1" in capsys.readouterr().out
     assert nb02b.check_weights_facts((top5, meta["num_params"] / 1e6)) is False
