@@ -185,8 +185,8 @@ def load_torchvision(
     """A torchvision classifier (eval mode) with its pretrained weights, cached in TORCH_HOME.
 
     `num_classes` replaces the ImageNet head with a new, random one (torchvision itself refuses
-    `num_classes` with weights). Raises PretrainedUnavailable offline without a cached copy.
-    Notebook 02b.
+    a `num_classes` other than the weights' 1,000). Raises PretrainedUnavailable offline without
+    a cached copy. Notebook 02b.
     """
     chosen = torchvision_weights(name, weights)
     cache = torch_checkpoint_dir() / Path(urlparse(chosen.url).path).name
