@@ -22,6 +22,8 @@ def test_weights_facts(capsys):
     capsys.readouterr()
     assert nb02b.check_weights_facts((top1, meta["_file_size"])) is False
     assert "top-1" in capsys.readouterr().out
+    assert nb02b.check_weights_facts((top5 / 100, meta["_file_size"])) is False
+    assert "in %" in capsys.readouterr().out
     assert nb02b.check_weights_facts((top5, meta["num_params"] / 1e6)) is False
     assert "num_params" in capsys.readouterr().out
     assert nb02b.check_weights_facts(top5) is False
