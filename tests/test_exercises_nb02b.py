@@ -26,6 +26,8 @@ def test_weights_facts(capsys):
     assert "in %" in capsys.readouterr().out
     assert nb02b.check_weights_facts((top5, meta["num_params"] / 1e6)) is False
     assert "num_params" in capsys.readouterr().out
+    assert nb02b.check_weights_facts((None, meta["_file_size"])) is False  # half filled in
+    assert "acc@5" in capsys.readouterr().out
     assert nb02b.check_weights_facts(top5) is False
     assert "two numbers" in capsys.readouterr().out
     assert nb02b.check_weights_facts(None) is False

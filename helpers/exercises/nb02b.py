@@ -39,7 +39,7 @@ def check_weights_facts(answer, name: str = "efficientnet_b0"):
     accuracy, size = answer
     if _close(accuracy, metrics["acc@1"], 0.01):
         hint = "that accuracy is acc@1 (top-1); the question asks for top-5, acc@5."
-    elif _close(accuracy * 100, top5, 0.05):
+    elif _close(top5 / 100, accuracy, 0.0005):
         hint = "give the accuracy in %, as the metadata does, not as a proportion."
     elif _close(size, weights.meta["num_params"] / 1e6, 0.01):
         hint = "that size is millions of parameters (num_params); the file size is '_file_size'."
