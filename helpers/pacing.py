@@ -207,7 +207,8 @@ def time_line(pace: Pace) -> str:
     minutes = round(pace.output_minutes)
     printed = f"about {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "little"
     return (
-        f"{TIME_LINE_PREFIX} about {pace.rounded} minutes to work through{optional}:"
+        f"{TIME_LINE_PREFIX} about {pace.rounded} minutes (to the nearest {ROUND_TO_MINUTES})"
+        f" to work through{optional}:"
         f" about {round(pace.reading)} reading, {round(pace.code)} reading and running the code,"
         f" {round(pace.on_exercises)} on the {exercises},{widgets} and {computing} of"
         " computing on the 2-core CPU that executed this copy (estimated from the notebook by"
