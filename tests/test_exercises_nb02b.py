@@ -22,6 +22,10 @@ def test_weights_facts(capsys):
     capsys.readouterr()
     assert nb02b.check_weights_facts((top1, meta["_file_size"])) is False
     assert "top-1" in capsys.readouterr().out
+    resnet18 = torchvision.models.ResNet18_Weights.DEFAULT.meta  # section 1's `weights`
+    resnet18_top5 = resnet18["_metrics"]["ImageNet-1K"]["acc@5"]
+    assert nb02b.check_weights_facts((resnet18_top5, resnet18["_file_size"])) is False
+    assert "ResNet-18" in capsys.readouterr().out
     assert nb02b.check_weights_facts((top5 / 100, meta["_file_size"])) is False
     assert "in %" in capsys.readouterr().out
     assert nb02b.check_weights_facts((top5, meta["num_params"] / 1e6)) is False

@@ -24,6 +24,11 @@ def _close(value, expected: float, tolerance: float) -> bool:
         return False
 
 
+def _top5(name: str) -> float:
+    metrics = torchvision.models.get_model_weights(name).DEFAULT.meta["_metrics"]
+    return metrics["ImageNet-1K"]["acc@5"]
+
+
 def check_weights_facts(answer, name: str = "efficientnet_b0"):
     """Exercise 1: (ImageNet top-5 in %, download size in MiB, as '_file_size' gives it) of a
     model's DEFAULT weights. The same size in MB (10**6 bytes) is accepted too, and both
@@ -39,6 +44,8 @@ def check_weights_facts(answer, name: str = "efficientnet_b0"):
     accuracy, size = answer
     if _close(accuracy, metrics["acc@1"], 0.01):
         hint = "that accuracy is acc@1 (top-1); the question asks for top-5, acc@5."
+    elif _close(accuracy, _top5("resnet18"), 0.05):
+        hint = f"that is ResNet-18's top-5 (section 1's weights); read {name}'s DEFAULT weights."
     elif _close(top5 / 100, accuracy, 0.0005):
         hint = "give the accuracy in %, as the metadata does, not as a proportion."
     elif _close(size, weights.meta["num_params"] / 1e6, 0.01):
